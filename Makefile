@@ -1,0 +1,45 @@
+# Catalog: `make run` serves the demo catalog, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := catalog
+
+.PHONY: run test lint format requirements bench clean
+
+run: $(VENV)/.run-deps
+	FLASK_DEBUG=1 $(BIN)/flask db upgrade
+	FLASK_DEBUG=1 $(BIN)/flask seed
+	FLASK_DEBUG=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(VENV)/.dev-deps lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Pinned requirements for the platform's buildpack, generated from pyproject.toml.
+requirements: $(VENV)/.dev-deps
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet \
+		--custom-compile-command "make requirements" -o requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet --extra dev \
+		--custom-compile-command "make requirements" -o requirements-dev.txt
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the pinned requirements change.
+$(VENV)/.run-deps: requirements.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,22 @@
+"""Catalog: an item catalog on Flask, SQLAlchemy 2 and PostgreSQL."""
+
+from flask import Flask
+
+from catalog import cli, errors, health, views
+from catalog.config import configure
+from catalog.extensions import db, migrate
+
+
+def create_app(test_config=None):
+    """Create and configure the app; ``test_config`` overrides the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
+    return app

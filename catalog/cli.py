@@ -1,0 +1,137 @@
+"""Command-line tools: ``flask seed``."""
+
+import secrets
+from itertools import cycle
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, insert, select, update
+
+from catalog import demo
+from catalog.extensions import db
+from catalog.models import Category, Item, User, utcnow
+from catalog.slugs import slugify
+
+BATCH_SIZE = 5_000
+
+_ADJECTIVES = (
+    "Lightweight",
+    "Classic",
+    "Pro",
+    "Compact",
+    "Trail",
+    "Urban",
+    "Alpine",
+    "Rapid",
+    "Vintage",
+    "Ultra",
+    "Heritage",
+    "Carbon",
+    "Everyday",
+    "Expedition",
+    "Training",
+)
+_NOUNS = (
+    "Helmet",
+    "Backpack",
+    "Jacket",
+    "Glove",
+    "Bottle",
+    "Board",
+    "Lamp",
+    "Shoe",
+    "Bag",
+    "Rope",
+    "Stick",
+    "Ball",
+    "Watch",
+    "Pump",
+    "Tent",
+    "Mat",
+)
+
+
+def seed_demo() -> bool:
+    """Load the demo catalog into an empty database; return whether anything was added."""
+    if db.session.scalar(select(func.count()).select_from(Category)):
+        return False
+    users = [
+        User(issuer=demo.DEMO_ISSUER, subject=u["subject"], name=u["name"], email=u["email"])
+        for u in demo.USERS
+    ]
+    owners = cycle(users)
+    for name, description, items in demo.CATALOG:
+        category = Category(name=name, slug=slugify(name), description=description)
+        category.items = [
+            Item(name=i, slug=slugify(i), description=d, owner=next(owners)) for i, d in items
+        ]
+        db.session.add(category)
+    db.session.commit()
+    return True
+
+
+def seed_synthetic(count: int, progress=None) -> None:
+    """Insert ``count`` generated items spread over every category, in batches.
+
+    Rows go in with multi-row INSERTs and the categories' item counts are
+    recomputed once at the end, so each batch costs one round trip.
+    """
+    category_ids = list(db.session.scalars(select(Category.id).order_by(Category.id)))
+    owner_ids = list(db.session.scalars(select(User.id).order_by(User.id)))
+    run = secrets.token_hex(3)  # keeps slugs unique across repeated runs
+    done = 0
+    while done < count:
+        size = min(BATCH_SIZE, count - done)
+        now = utcnow()
+        rows = []
+        for n in range(done, done + size):
+            name = f"{_ADJECTIVES[n % len(_ADJECTIVES)]} {_NOUNS[n // 7 % len(_NOUNS)]} {n + 1}"
+            rows.append(
+                {
+                    "category_id": category_ids[n % len(category_ids)],
+                    "owner_id": owner_ids[n % len(owner_ids)],
+                    "name": f"{name} ({run})",
+                    "slug": f"{slugify(name)}-{run}",
+                    "description": f"Synthetic item {n + 1} of batch {run}, for scale testing.",
+                    "created": now,
+                    "updated": now,
+                    "version": 1,
+                }
+            )
+        db.session.execute(insert(Item), rows)
+        done += size
+        if progress is not None:
+            progress(size)
+    recount_items()
+    db.session.commit()
+
+
+def recount_items() -> None:
+    """Recompute every category's ``item_count`` from the items table."""
+    counted = select(func.count(Item.id)).where(Item.category_id == Category.id).scalar_subquery()
+    db.session.execute(update(Category).values(item_count=counted))
+
+
+@click.command("seed")
+@click.option(
+    "--items",
+    "count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also add this many synthetic items, spread over the categories.",
+)
+@with_appcontext
+def seed_command(count):
+    """Fill an empty database with the demo catalog; optionally add N synthetic items."""
+    if seed_demo():
+        click.echo("Loaded the demo catalog.")
+    else:
+        click.echo("The catalog already has data; demo data not loaded again.")
+    if count:
+        with click.progressbar(length=count, label=f"Adding {count:,} items") as bar:
+            seed_synthetic(count, progress=bar.update)
+        click.echo(f"Added {count:,} items.")
+
+
+def init_app(app):
+    app.cli.add_command(seed_command)

@@ -1,0 +1,101 @@
+"""Settings from the environment, read when the app is created, never at import."""
+
+import os
+import secrets
+from urllib.parse import urlsplit
+
+DEFAULTS = {
+    "OIDC_ISSUER": "https://accounts.google.com",
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "CATALOG_ADMINS": "",
+    "REDIS_URL": None,
+    "ITEMS_PER_PAGE": 20,
+    "LATEST_ITEMS": 10,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+# Variables a deployment may set; each overrides the default of the same name.
+ENVIRONMENT = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "CATALOG_ADMINS",
+    "REDIS_URL",
+)
+
+
+class ConfigError(SystemExit):
+    """A setting the app cannot start without; its message is one line for the operator."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Return ``url`` with PostgreSQL spellings mapped to the psycopg 3 driver.
+
+    Heroku hands out ``postgres://``; SQLAlchemy needs ``postgresql+psycopg://``.
+    Query parameters such as ``sslmode=require`` pass through untouched.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"DATABASE_URL is not a URL: {url!r}")
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def sqlite_url(instance_path: str) -> str:
+    """Return the default SQLite database URL, a file in the instance folder."""
+    return "sqlite:///" + os.path.join(instance_path, "catalog.sqlite")
+
+
+def admin_emails(value: str | None) -> frozenset[str]:
+    """Parse the comma-separated ``CATALOG_ADMINS`` into lower-case addresses."""
+    return frozenset(e.strip().lower() for e in (value or "").split(",") if e.strip())
+
+
+def configure(app, overrides=None) -> None:
+    """Load defaults, then the environment, then ``overrides`` into ``app.config``."""
+    app.config.from_mapping(DEFAULTS)
+    for name in ENVIRONMENT:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if overrides:
+        app.config.update(overrides)
+
+    relaxed = app.debug or app.testing
+    if not app.config.get("SECRET_KEY"):
+        if not relaxed:
+            raise ConfigError(
+                "SECRET_KEY is not set: generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and set it."
+            )
+        # A throwaway key: sessions do not survive a restart, which is fine in development.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    if url:
+        url = normalise_database_url(url)
+    else:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = sqlite_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["CATALOG_ADMINS"] = admin_emails(app.config["CATALOG_ADMINS"])
+    given = overrides or {}
+    if "SESSION_COOKIE_SECURE" not in given:
+        app.config["SESSION_COOKIE_SECURE"] = not relaxed
+    if "DEV_LOGIN" not in given:
+        app.config["DEV_LOGIN"] = relaxed
+
+
+def database_label(url: str) -> str:
+    """Return ``url`` without its password, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url

@@ -1,0 +1,25 @@
+"""Every extension object, unbound; ``create_app`` binds them."""
+
+import sqlite3
+
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from catalog.models import Base
+
+# Models derive from our own Base; the extension only needs its metadata.
+db = SQLAlchemy(metadata=Base.metadata)
+migrate = Migrate(render_as_batch=True, compare_server_default=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Make SQLite enforce foreign keys and let readers and a writer work at once."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

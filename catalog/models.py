@@ -1,0 +1,177 @@
+"""Typed SQLAlchemy models: the annotations are the schema."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Limits shared by the schema, the forms and the API.
+NAME_MAX = 80
+SLUG_MAX = 100
+DESCRIPTION_MAX = 2000
+CATEGORY_DESCRIPTION_MAX = 500
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite keeps none, so values are
+    normalised to UTC on the way in and tagged as UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use a timezone-aware value")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Schema-wide decisions, made once."""
+
+    # Named constraints let Alembic alter them, in SQLite's batch mode too.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class User(Base):
+    """Someone who signed in, known by their identity provider's issuer and subject."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    picture: Mapped[str | None] = mapped_column(String(2000))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped to end every session of the user ("sign out everywhere").
+    session_generation: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    items: Mapped[list["Item"]] = relationship(back_populates="owner")
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class Category(Base):
+    """A named group of items."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    description: Mapped[str] = mapped_column(
+        String(CATEGORY_DESCRIPTION_MAX), default="", server_default=text("''")
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    # Kept by the item events below so that listing counts never scans items.
+    item_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+    items: Mapped[list["Item"]] = relationship(back_populates="category")
+
+    def __repr__(self) -> str:
+        return f"<Category {self.slug}>"
+
+
+class Item(Base):
+    """A thing in the catalog, owned by the user who added it."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        # Unique slug per category; also the index behind the category page's keyset.
+        UniqueConstraint("category_id", "slug"),
+        # The home page's and the feed's "newest first".
+        Index("ix_items_created_id", "created", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX))
+    description: Mapped[str] = mapped_column(
+        String(DESCRIPTION_MAX), default="", server_default=text("''")
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    category: Mapped[Category] = relationship(back_populates="items")
+    owner: Mapped[User] = relationship(back_populates="items")
+
+    # The ORM adds "WHERE version = <read version>" to every UPDATE and DELETE
+    # and raises StaleDataError when the row moved on: a stale edit is refused.
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Item {self.category_id}/{self.slug}>"
+
+
+def _count(connection, category_id: int, delta: int) -> None:
+    categories = Category.__table__
+    connection.execute(
+        update(categories)
+        .where(categories.c.id == category_id)
+        .values(item_count=categories.c.item_count + delta)
+    )
+
+
+@event.listens_for(Item, "after_insert")
+def _item_added(mapper, connection, item):
+    _count(connection, item.category_id, +1)
+
+
+@event.listens_for(Item, "after_delete")
+def _item_removed(mapper, connection, item):
+    _count(connection, item.category_id, -1)
+
+
+@event.listens_for(Item, "after_update")
+def _item_moved(mapper, connection, item):
+    attrs = inspect(item).attrs
+    moved_from = attrs.category_id.history.deleted or [
+        c.id for c in attrs.category.history.deleted if c is not None
+    ]
+    if moved_from and moved_from[0] != item.category_id:
+        _count(connection, moved_from[0], -1)
+        _count(connection, item.category_id, +1)

@@ -1,0 +1,99 @@
+"""HTML pages for browsing: home, a category's items, one item."""
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from catalog.extensions import db
+from catalog.models import Category, Item
+
+bp = Blueprint("catalog", __name__)
+
+
+def get_category(slug: str) -> Category:
+    """Return the category with ``slug`` or abort with 404."""
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        abort(404, description="There is no such category.")
+    return category
+
+
+def get_item(category_slug: str, item_slug: str) -> Item:
+    """Return the item with its category and owner loaded, or abort with 404."""
+    item = db.session.scalar(
+        select(Item)
+        .join(Item.category)
+        .join(Item.owner)
+        .options(contains_eager(Item.category), contains_eager(Item.owner))
+        .where(Category.slug == category_slug, Item.slug == item_slug)
+    )
+    if item is None:
+        abort(404, description="There is no such item in this category.")
+    return item
+
+
+def latest_items(limit: int) -> list[Item]:
+    """Return the newest items with their categories, newest first."""
+    return list(
+        db.session.scalars(
+            select(Item)
+            .join(Item.category)
+            .options(contains_eager(Item.category))
+            .order_by(Item.created.desc(), Item.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@bp.get("/")
+def index():
+    """Show every category with its item count, and the latest items."""
+    categories = db.session.scalars(select(Category).order_by(Category.name))
+    return render_template(
+        "catalog/index.html",
+        categories=list(categories),
+        latest=latest_items(current_app.config["LATEST_ITEMS"]),
+    )
+
+
+@bp.get("/catalog/<category_slug>/")
+def category(category_slug):
+    """Show one page of a category's items in name order.
+
+    Pages are keyset-paginated on the item slug (``?after=`` and ``?before=``),
+    so a page deep in a large category costs the same as the first one.
+    """
+    category = get_category(category_slug)
+    per_page = current_app.config["ITEMS_PER_PAGE"]
+    after = request.args.get("after", type=str)
+    before = request.args.get("before", type=str)
+
+    query = select(Item.name, Item.slug, Item.updated).where(Item.category_id == category.id)
+    if before is not None:
+        query = query.where(Item.slug < before).order_by(Item.slug.desc())
+    else:
+        if after is not None:
+            query = query.where(Item.slug > after)
+        query = query.order_by(Item.slug)
+    rows = db.session.execute(query.limit(per_page + 1)).all()
+
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if before is not None:
+        rows.reverse()
+        has_previous, has_next = more, True
+    else:
+        has_previous, has_next = after is not None, more
+    return render_template(
+        "catalog/category.html",
+        category=category,
+        items=rows,
+        previous_slug=rows[0].slug if rows and has_previous else None,
+        next_slug=rows[-1].slug if rows and has_next else None,
+    )
+
+
+@bp.get("/catalog/<category_slug>/<item_slug>/")
+def item(category_slug, item_slug):
+    """Show one item with its owner and dates."""
+    return render_template("catalog/item.html", item=get_item(category_slug, item_slug))
