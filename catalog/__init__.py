@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from catalog import cli, errors, health, views
+from catalog import cli, errors, health, request_log, security, views
 from catalog.config import configure
 from catalog.extensions import db, migrate
 
@@ -12,6 +12,8 @@ def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
 
+    request_log.init_app(app)
+    security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
     errors.init_app(app)

@@ -15,6 +15,8 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Connections each process may hold; gunicorn's sync workers use one at a time.
+    "DATABASE_POOL_SIZE": 5,
 }
 
 # Variables a deployment may set; each overrides the default of the same name.
@@ -26,7 +28,13 @@ ENVIRONMENT = (
     "OIDC_CLIENT_SECRET",
     "CATALOG_ADMINS",
     "REDIS_URL",
+    "DATABASE_POOL_SIZE",
+    "FORCE_HTTPS",
+    "TRUSTED_PROXIES",
 )
+
+# gunicorn's rule of thumb, capped: past a few workers memory runs out before CPU does.
+MAX_DEFAULT_WORKERS = 8
 
 
 class ConfigError(SystemExit):
@@ -58,6 +66,37 @@ def admin_emails(value: str | None) -> frozenset[str]:
     return frozenset(e.strip().lower() for e in (value or "").split(",") if e.strip())
 
 
+def flag(name: str, value) -> bool:
+    """Read an on/off setting given as a bool or as text such as ``1``, ``true``, ``off``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false), not {value!r}")
+
+
+def count(name: str, value, minimum: int = 0) -> int:
+    """Read a whole-number setting given as an int or as text."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def web_concurrency() -> int:
+    """Return how many gunicorn workers to run: ``WEB_CONCURRENCY``, else 2 per core + 1."""
+    if os.environ.get("WEB_CONCURRENCY"):
+        return count("WEB_CONCURRENCY", os.environ["WEB_CONCURRENCY"], minimum=1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(2 * (cores or 1) + 1, MAX_DEFAULT_WORKERS)
+
+
 def configure(app, overrides=None) -> None:
     """Load defaults, then the environment, then ``overrides`` into ``app.config``."""
     app.config.from_mapping(DEFAULTS)
@@ -84,12 +123,27 @@ def configure(app, overrides=None) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         url = sqlite_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    pool_size = count("DATABASE_POOL_SIZE", app.config["DATABASE_POOL_SIZE"], minimum=1)
+    app.config["DATABASE_POOL_SIZE"] = pool_size
+    if url.startswith("postgresql"):
+        # A hard cap per process keeps workers x pool size within the server's connections.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": pool_size,
+            "max_overflow": 0,
+            "connect_args": {"connect_timeout": 10},
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     app.config["CATALOG_ADMINS"] = admin_emails(app.config["CATALOG_ADMINS"])
     given = overrides or {}
     if "SESSION_COOKIE_SECURE" not in given:
         app.config["SESSION_COOKIE_SECURE"] = not relaxed
     if "DEV_LOGIN" not in given:
         app.config["DEV_LOGIN"] = relaxed
+    # Behind the platform's router in production; a local server speaks plain HTTP.
+    app.config["FORCE_HTTPS"] = flag("FORCE_HTTPS", app.config.get("FORCE_HTTPS", not relaxed))
+    app.config["TRUSTED_PROXIES"] = count(
+        "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0 if relaxed else 1)
+    )
 
 
 def database_label(url: str) -> str:

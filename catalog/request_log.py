@@ -1,0 +1,66 @@
+"""One log line per request: method, path, status, duration and request id.
+
+The id comes from the router's ``X-Request-ID`` when it sends a sane one, so the
+app's line can be matched with the router's; otherwise one is made up. Either way
+it goes back in the response's ``X-Request-ID`` and is ``g.request_id`` meanwhile.
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import g, request
+
+HEADER = "X-Request-ID"
+# Letters, digits and a few separators only: the id is written to logs as it came.
+_VALID_ID = re.compile(r"[A-Za-z0-9._+/=-]{1,200}")
+_BARE = re.compile(r"[^\s\"=\\]+")
+
+log = logging.getLogger("catalog.requests")
+
+
+def request_id() -> str:
+    """Return the request id the client or router sent, or a new one."""
+    given = request.headers.get(HEADER, "")
+    if _VALID_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def logfmt_value(value: str) -> str:
+    """Return ``value`` bare when it is safe to, quoted and escaped otherwise."""
+    return value if _BARE.fullmatch(value) else json.dumps(value)
+
+
+def start_request():
+    g.request_id = request_id()
+    g.request_started = time.perf_counter()
+
+
+def log_request(response):
+    # A before_request registered ahead of this one may have answered already.
+    if "request_id" not in g:
+        start_request()
+    response.headers[HEADER] = g.request_id
+    duration = (time.perf_counter() - g.request_started) * 1000
+    # The path only: query strings can carry tokens and sign-in codes.
+    log.info(
+        "method=%s path=%s status=%d duration=%.1fms request_id=%s",
+        request.method,
+        logfmt_value(request.path),
+        response.status_code,
+        duration,
+        g.request_id,
+    )
+    return response
+
+
+def init_app(app):
+    # Flask attaches its stderr handler to the app's logger on first use; ours is a child.
+    app.logger  # noqa: B018
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    app.before_request(start_request)
+    app.after_request(log_request)
