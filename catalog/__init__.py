@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from catalog import cli, errors, health, request_log, security, views
+from catalog import auth, cli, errors, health, request_log, security, views
 from catalog.config import configure
-from catalog.extensions import db, migrate
+from catalog.extensions import csrf, db, migrate
 
 
 def create_app(test_config=None):
@@ -16,9 +16,12 @@ def create_app(test_config=None):
     security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
+    csrf.init_app(app)
+    auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 
+    app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
     return app

@@ -4,6 +4,7 @@ import sqlite3
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -12,6 +13,8 @@ from catalog.models import Base
 # Models derive from our own Base; the extension only needs its metadata.
 db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate(render_as_batch=True, compare_server_default=True)
+# Checks the token on every POST/PUT/PATCH/DELETE; token-authenticated APIs exempt themselves.
+csrf = CSRFProtect()
 
 
 @event.listens_for(Engine, "connect")

@@ -1,0 +1,352 @@
+"""Sign-in with OpenID Connect (and dev sign-in), sign-out, and the account page.
+
+The session cookie holds the user's id and their ``session_generation`` at sign-in.
+Each request loads the user and compares the two: signing out bumps the
+generation, so every copy of an older cookie stops working at once.
+"""
+
+import functools
+import logging
+from urllib.parse import urlsplit
+
+import requests
+from authlib.integrations.flask_client import OAuth, OAuthError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from joserfc.errors import JoseError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from catalog import demo
+from catalog.changes import can_change, is_admin
+from catalog.extensions import db
+from catalog.forms import ButtonForm, DevLoginForm
+from catalog.models import User
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+SESSION_USER = "user_id"
+SESSION_GENERATION = "session_generation"
+SESSION_NEXT = "login_next"
+OIDC_CLIENT = "catalog.oidc_client"
+OIDC_SCOPES = "openid email profile"
+# Seconds to wait for the identity provider: a hung provider must not hold a worker.
+PROVIDER_TIMEOUT = 10
+NEXT_MAX = 2000
+SUBJECT_MAX = 255
+
+
+def init_app(app):
+    """Register the OpenID Connect client when one is configured; nothing is fetched yet."""
+    if not app.config.get("OIDC_CLIENT_ID"):
+        return
+    # Authlib's registry remembers one app and caches its clients, so each app gets
+    # its own registry: tests build many apps, each against its own provider.
+    registry = OAuth(app)
+    issuer = app.config["OIDC_ISSUER"].rstrip("/")
+    app.extensions[OIDC_CLIENT] = registry.register(
+        "oidc",
+        client_id=app.config["OIDC_CLIENT_ID"],
+        client_secret=app.config["OIDC_CLIENT_SECRET"],
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": OIDC_SCOPES,
+            "code_challenge_method": "S256",
+            "default_timeout": PROVIDER_TIMEOUT,
+        },
+    )
+
+
+def oidc_client():
+    """Return the app's OpenID Connect client, or None when sign-in is not configured."""
+    return current_app.extensions.get(OIDC_CLIENT)
+
+
+def provider_label() -> str:
+    """Name the identity provider for buttons: Google, or the issuer's host."""
+    host = urlsplit(current_app.config["OIDC_ISSUER"]).hostname or "your identity provider"
+    return "Google" if host == "accounts.google.com" else host
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` when it is a path on this site, else None.
+
+    A browser reads ``//host``, ``/\\host``, ``https:...`` and paths with control
+    characters (which it strips) as another site, so all of those are refused.
+    """
+    if not target or len(target) > NEXT_MAX:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def login_url(next_target: str | None = None) -> str:
+    """Return the sign-in page's URL, coming back to ``next_target`` when it is safe."""
+    return url_for("auth.login", next=safe_next(next_target))
+
+
+def login_required(view):
+    """Send anonymous visitors to sign in, then back to the page they asked for."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            # After a POST, come back to the form (the same URL, read with GET).
+            target = request.full_path if request.method == "GET" else request.path
+            return redirect(login_url(target.rstrip("?")))
+        return view(**kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """Let only admins through: others get 403, anonymous visitors are sent to sign in."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.user is not None and not is_admin(g.user):
+            abort(403, description="Only admins can manage categories.")
+        return view(**kwargs)
+
+    return login_required(wrapped)
+
+
+@bp.before_app_request
+def load_user():
+    """Put the signed-in user in ``g.user`` (or None); forget sessions that were ended."""
+    g.user = None
+    user_id = session.get(SESSION_USER)
+    if user_id is None or request.endpoint == "static":
+        return
+    user = db.session.get(User, user_id)
+    if user is None or user.session_generation != session.get(SESSION_GENERATION):
+        session.clear()
+        return
+    g.user = user
+
+
+@bp.app_context_processor
+def permissions():
+    """Give templates the signed-in user and the rules about what they may change."""
+    return {"current_user": g.get("user"), "is_admin": is_admin, "can_change": can_change}
+
+
+def start_session(user: User) -> None:
+    """Begin a fresh session for ``user``: nothing from before sign-in carries over."""
+    session.clear()
+    session[SESSION_USER] = user.id
+    session[SESSION_GENERATION] = user.session_generation
+
+
+def end_sessions(user: User) -> None:
+    """End every session ``user`` has, on every device, this one included."""
+    user.session_generation = User.session_generation + 1
+    session.clear()
+
+
+def profile(claims) -> dict:
+    """Return the user columns to keep from ID token ``claims``.
+
+    The e-mail is kept only when the provider says it is verified: admins are
+    recognised by e-mail, and an unverified one could be anybody's.
+    """
+    email = claims.get("email") if claims.get("email_verified") in (True, "true") else None
+    if not isinstance(email, str) or len(email) > 320:
+        email = ""
+    name = claims.get("name") or claims.get("preferred_username") or email or "Anonymous"
+    picture = claims.get("picture")
+    if not (isinstance(picture, str) and picture.startswith("https://") and len(picture) <= 2000):
+        picture = None
+    return {"email": email, "name": str(name)[:200], "picture": picture}
+
+
+def upsert_user(issuer: str, subject: str, claims) -> User:
+    """Return the user known by ``issuer`` and ``subject``, created or updated from ``claims``.
+
+    A changed e-mail or name updates the row; it never makes a second user.
+    """
+    query = select(User).where(User.issuer == issuer, User.subject == subject)
+    fields = profile(claims)
+    user = db.session.scalar(query)
+    if user is None:
+        user = User(issuer=issuer, subject=subject, **fields)
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same person finished signing in twice at once
+            db.session.rollback()
+            user = db.session.scalars(query).one()
+    for name, value in fields.items():
+        setattr(user, name, value)
+    db.session.flush()
+    return user
+
+
+def finish_sign_in(user: User, next_target: str | None):
+    """Start ``user``'s session, commit, and go where they were heading."""
+    start_session(user)
+    db.session.commit()
+    flash(f"Signed in as {user.name}.", "success")
+    return redirect(safe_next(next_target) or url_for("catalog.index"))
+
+
+def sign_in_failed(message: str, status: int = 400, next_target: str | None = None):
+    """Answer a failed or cancelled sign-in with a page that offers to try again."""
+    return render_template(
+        "auth/failed.html", message=message, retry_url=login_url(next_target)
+    ), status
+
+
+@bp.get("/login")
+def login():
+    """Offer the ways to sign in: the identity provider, and demo users in development."""
+    next_target = safe_next(request.args.get("next"))
+    if g.user is not None:
+        return redirect(next_target or url_for("catalog.index"))
+    return render_template(
+        "auth/login.html",
+        next_target=next_target,
+        provider=provider_label() if oidc_client() else None,
+        dev_form=DevLoginForm(next=next_target) if current_app.config["DEV_LOGIN"] else None,
+        demo_users=demo.USERS,
+    )
+
+
+@bp.get("/login/oidc")
+def start():
+    """Send the browser to the identity provider with state, nonce and a PKCE challenge."""
+    client = oidc_client()
+    if client is None:
+        abort(404, description="Sign-in through an identity provider is not configured here.")
+    next_target = safe_next(request.args.get("next"))
+    session.pop(SESSION_NEXT, None)
+    if next_target:
+        session[SESSION_NEXT] = next_target
+    try:
+        return client.authorize_redirect(url_for("auth.callback", _external=True))
+    except requests.RequestException:
+        log.warning("identity provider unreachable at sign-in", exc_info=True)
+        return sign_in_failed(
+            f"{provider_label()} could not be reached. Please try again in a moment.",
+            502,
+            next_target,
+        )
+
+
+@bp.get("/login/callback")
+def callback():
+    """Finish signing in: check state, exchange the code, verify the ID token, upsert."""
+    client = oidc_client()
+    if client is None:
+        abort(404, description="Sign-in through an identity provider is not configured here.")
+    next_target = session.get(SESSION_NEXT)
+    provider = provider_label()
+    try:
+        token = client.authorize_access_token()
+    except OAuthError as exc:
+        log.info("sign-in refused: %s", exc.error)
+        return sign_in_failed(_oauth_error_message(exc, provider), 400, next_target)
+    except JoseError as exc:
+        log.warning("ID token rejected: %s", exc)
+        return sign_in_failed(
+            f"The answer from {provider} did not check out, so you were not signed in.",
+            400,
+            next_target,
+        )
+    except requests.RequestException:
+        log.warning("identity provider unreachable at callback", exc_info=True)
+        return sign_in_failed(
+            f"{provider} could not be reached to finish signing in. Please try again.",
+            502,
+            next_target,
+        )
+    except (ValueError, RuntimeError):  # malformed answers: not JSON, missing endpoints
+        log.warning("identity provider answered nonsense", exc_info=True)
+        return sign_in_failed(
+            f"{provider} gave an answer that could not be understood.", 502, next_target
+        )
+
+    claims = token.get("userinfo") or {}
+    issuer, subject = claims.get("iss"), claims.get("sub")
+    if not issuer or not subject or len(issuer) > SUBJECT_MAX or len(subject) > SUBJECT_MAX:
+        return sign_in_failed(f"{provider} did not say who you are.", 400, next_target)
+    return finish_sign_in(upsert_user(issuer, subject, claims), next_target)
+
+
+def _oauth_error_message(exc: OAuthError, provider: str) -> str:
+    if exc.error == "mismatching_state":
+        return (
+            "This sign-in did not start here or has expired (its state did not match), "
+            "so it was stopped."
+        )
+    if exc.error == "access_denied":
+        return f"Sign-in was cancelled at {provider}."
+    if exc.error in ("invalid_grant", "invalid_request"):
+        return f"{provider} refused the sign-in code; it may have expired or been used already."
+    return f"{provider} reported a problem ({exc.error}), so you were not signed in."
+
+
+@bp.route("/login/dev", methods=["GET", "POST"])
+def dev_login():
+    """Sign in as a demo user without a password; this URL exists only in debug and testing."""
+    if not current_app.config["DEV_LOGIN"]:
+        abort(404)
+    form = DevLoginForm()
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            abort(400, description="Pick one of the demo users.")
+        return redirect(login_url(request.args.get("next")))
+    person = next(u for u in demo.USERS if u["subject"] == form.subject.data)
+    user = upsert_user(demo.DEMO_ISSUER, person["subject"], {**person, "email_verified": True})
+    return finish_sign_in(user, form.next.data)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out; a copy of this session's cookie no longer works either."""
+    if g.user is not None:
+        end_sessions(g.user)
+        db.session.commit()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("catalog.index"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Show who is signed in, and the button that ends every session."""
+    return render_template(
+        "auth/account.html",
+        user=g.user,
+        admin=is_admin(g.user),
+        demo_issuer=demo.DEMO_ISSUER,
+        form=ButtonForm(),
+    )
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End all of the user's sessions, on every device and browser."""
+    end_sessions(g.user)
+    db.session.commit()
+    flash("You have been signed out everywhere, on every device.", "success")
+    return redirect(url_for("catalog.index"))

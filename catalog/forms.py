@@ -1,0 +1,155 @@
+"""Flask-WTF forms for the HTML pages; each one carries a CSRF token.
+
+Validators here check what a form alone can know (required, lengths, characters,
+a category from the list); the database's unique constraints speak through
+``catalog.changes`` and the view puts their message next to the field.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import HiddenInput
+
+from catalog import demo
+from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, NAME_MAX, Category
+
+# The largest id PostgreSQL's integer column holds; anything else is not a category.
+_ID_MAX = 2**31 - 1
+# Tab, line feed and carriage return belong in text; other control characters do not,
+# and PostgreSQL refuses NUL outright.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def strip(value):
+    """Drop surrounding whitespace from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def unix_newlines(value):
+    """Turn the CRLF line breaks browsers send into LF, so limits count what people typed."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def printable(form, field):
+    """Refuse control characters other than tabs and line breaks."""
+    text = field.data or ""
+    if any((ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) and c not in _ALLOWED_CONTROLS for c in text):
+        raise ValidationError("Remove the control characters from this text.")
+
+
+def single_line(form, field):
+    """Refuse line breaks and tabs in a one-line field such as a name."""
+    if any(c in (field.data or "") for c in _ALLOWED_CONTROLS):
+        raise ValidationError("Keep this on one line.")
+
+
+def record_id(value) -> int | None:
+    """Coerce a submitted id to an int the database can hold, or None when it is not one."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    if not text.isascii() or not text.isdigit() or int(text) > _ID_MAX:
+        return None
+    return int(text)
+
+
+class ButtonForm(FlaskForm):
+    """An empty form: the CSRF token for a button that changes data."""
+
+
+class DevLoginForm(FlaskForm):
+    """Pick a demo user to sign in as (debug and testing only)."""
+
+    subject = SelectField(
+        "Demo user",
+        choices=[(u["subject"], u["name"]) for u in demo.USERS],
+        validators=[DataRequired()],
+    )
+    next = HiddenField()
+
+
+class ItemForm(FlaskForm):
+    """Name, category and description of an item."""
+
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[
+            DataRequired("Give the item a name."),
+            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
+            single_line,
+            printable,
+        ],
+    )
+    category = SelectField("Category", coerce=record_id, validate_choice=False)
+    description = TextAreaField(
+        "Description",
+        filters=[unix_newlines],
+        validators=[
+            Length(
+                max=DESCRIPTION_MAX,
+                message=f"Keep the description to {DESCRIPTION_MAX} characters or fewer.",
+            ),
+            printable,
+        ],
+    )
+
+    def __init__(self, *args, categories: list[Category], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._categories = {c.id: c for c in categories}
+        self.category.choices = [(c.id, c.name) for c in categories]
+
+    def validate_category(self, field):
+        if field.data not in self._categories:
+            raise ValidationError("Choose one of the categories in the list.")
+
+    @property
+    def chosen_category(self) -> Category:
+        """Return the category picked in a validated form."""
+        return self._categories[self.category.data]
+
+
+class EditItemForm(ItemForm):
+    """The item form plus the version it was read at, so a stale save is refused."""
+
+    version = IntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired("This form is incomplete; reload the page and try again.")],
+    )
+
+
+class DeleteItemForm(FlaskForm):
+    """Confirm deleting an item, at the version the person saw."""
+
+    version = IntegerField(
+        widget=HiddenInput(),
+        validators=[InputRequired("This form is incomplete; reload the page and try again.")],
+    )
+
+
+class CategoryForm(FlaskForm):
+    """Name and description of a category."""
+
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[
+            DataRequired("Give the category a name."),
+            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
+            single_line,
+            printable,
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        filters=[unix_newlines],
+        validators=[
+            Length(
+                max=CATEGORY_DESCRIPTION_MAX,
+                message=(
+                    f"Keep the description to {CATEGORY_DESCRIPTION_MAX} characters or fewer."
+                ),
+            ),
+            printable,
+        ],
+    )
