@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from catalog import auth, cli, errors, health, request_log, security, views
+from catalog import auth, cli, errors, health, manage, request_log, security, views
 from catalog.config import configure
 from catalog.extensions import csrf, db, migrate
 
@@ -23,5 +23,6 @@ def create_app(test_config=None):
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(manage.bp)
     app.register_blueprint(health.bp)
     return app

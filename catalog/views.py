@@ -1,9 +1,10 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from catalog.changes import can_change
 from catalog.extensions import db
 from catalog.models import Category, Item
 
@@ -18,8 +19,12 @@ def get_category(slug: str) -> Category:
     return category
 
 
-def get_item(category_slug: str, item_slug: str) -> Item:
-    """Return the item with its category and owner loaded, or abort with 404."""
+def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> Item:
+    """Return the item with its category and owner loaded, or abort with 404.
+
+    With ``check_owner``, abort with 403 unless the signed-in user may change the
+    item (its owner or an admin); every edit and delete starts here.
+    """
     item = db.session.scalar(
         select(Item)
         .join(Item.category)
@@ -29,6 +34,8 @@ def get_item(category_slug: str, item_slug: str) -> Item:
     )
     if item is None:
         abort(404, description="There is no such item in this category.")
+    if check_owner and not can_change(g.user, item):
+        abort(403, description="Only the person who added this item, or an admin, can change it.")
     return item
 
 
