@@ -6,7 +6,14 @@ a category from the list); the database's unique constraints speak through
 """
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -62,7 +69,7 @@ class DevLoginForm(FlaskForm):
 
     subject = SelectField(
         "Demo user",
-        choices=[(u["subject"], u["name"]) for u in demo.USERS],
+        choices=[SelectChoice(u["subject"], u["name"]) for u in demo.USERS],
         validators=[DataRequired()],
     )
     next = HiddenField()
@@ -97,7 +104,7 @@ class ItemForm(FlaskForm):
     def __init__(self, *args, categories: list[Category], **kwargs):
         super().__init__(*args, **kwargs)
         self._categories = {c.id: c for c in categories}
-        self.category.choices = [(c.id, c.name) for c in categories]
+        self.category.choices = [SelectChoice(c.id, c.name) for c in categories]
 
     def validate_category(self, field):
         if field.data not in self._categories:
