@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask seed``."""
+"""Command-line tools: ``flask seed``, and the registry of every ``flask`` command."""
 
 import secrets
 from itertools import cycle
@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, update
 
-from catalog import demo
+from catalog import demo, doctor
 from catalog.extensions import db
 from catalog.models import Category, Item, User, utcnow
 from catalog.slugs import slugify
@@ -135,3 +135,4 @@ def seed_command(count):
 
 def init_app(app):
     app.cli.add_command(seed_command)
+    app.cli.add_command(doctor.doctor_command)
