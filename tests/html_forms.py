@@ -59,9 +59,11 @@ class _FormParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "textarea" and self._textarea:
             form = self.forms[-1]
-            # Browsers drop one newline right after <textarea>.
-            text = form.fields[self._textarea]
-            form.fields[self._textarea] = text[1:] if text.startswith("\n") else text
+            # Browsers read line breaks as LF, drop one right after <textarea>,
+            # and send the rest as CRLF.
+            text = form.fields[self._textarea].replace("\r\n", "\n").replace("\r", "\n")
+            text = text[1:] if text.startswith("\n") else text
+            form.fields[self._textarea] = text.replace("\n", "\r\n")
             self._textarea = None
         elif tag == "select" and self._select:
             if not self._option_selected and self._first_option is not None:
