@@ -11,6 +11,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
     inspect,
     text,
     update,
@@ -22,6 +23,7 @@ NAME_MAX = 80
 SLUG_MAX = 100
 DESCRIPTION_MAX = 2000
 CATEGORY_DESCRIPTION_MAX = 500
+TOKEN_LABEL_MAX = 100
 
 
 def utcnow() -> datetime:
@@ -87,6 +89,9 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     items: Mapped[list["Item"]] = relationship(back_populates="owner")
+    api_tokens: Mapped[list["ApiToken"]] = relationship(
+        back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -147,6 +152,17 @@ class Item(Base):
         return f"<Item {self.category_id}/{self.slug}>"
 
 
+# Full-text search on PostgreSQL: a GIN index over this expression, which the search
+# queries repeat verbatim (literals, not bound parameters, so that the planner can
+# match it). ddl_if keeps the index out of SQLite, which searches with LIKE instead.
+ITEM_SEARCH_CONFIG = text("'english'::regconfig")
+ITEM_SEARCH_VECTOR = func.to_tsvector(
+    ITEM_SEARCH_CONFIG,
+    Item.__table__.c.name.op("||")(text("' '")).op("||")(Item.__table__.c.description),
+)
+Index("ix_items_search", ITEM_SEARCH_VECTOR, postgresql_using="gin").ddl_if(dialect="postgresql")
+
+
 def _count(connection, category_id: int, delta: int) -> None:
     categories = Category.__table__
     connection.execute(
@@ -175,3 +191,22 @@ def _item_moved(mapper, connection, item):
     if moved_from and moved_from[0] != item.category_id:
         _count(connection, moved_from[0], -1)
         _count(connection, item.category_id, +1)
+
+
+class ApiToken(Base):
+    """A personal API token; only the SHA-256 of its secret is kept, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(TOKEN_LABEL_MAX))
+    # Hex SHA-256 of the secret: a lookup by equality on a unique index.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used: Mapped[datetime | None]
+
+    owner: Mapped[User] = relationship(back_populates="api_tokens")
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} of user {self.owner_id}>"
