@@ -29,6 +29,12 @@ requirements: $(VENV)/.dev-deps
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --quiet --extra dev \
 		--custom-compile-command "make requirements" -o requirements-dev.txt
 
+# Benchmark against PostgreSQL at BENCH_DATABASE_URL (README, "Benchmarks"); writes
+# bench/RESULTS.md. A quick run: make bench SIZES=1000,100000. PROFILE=1 adds py-spy profiles.
+SIZES ?= 1000,100000,1000000
+bench: $(VENV)/.dev-deps
+	$(BIN)/python -m bench --sizes $(SIZES) $(if $(PROFILE),--profile)
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 

@@ -1,0 +1,68 @@
+"""What the benchmark requests: the endpoints, with paths drawn from the loaded catalog."""
+
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+from bench import load
+
+# Terms of different selectivity, all from the loader's vocabulary.
+SEARCH_TERMS = ("helmet", "alpine jacket", "carbon paddle", "waterproof", "trail 4242")
+# How far into the largest category the deep page starts (a fraction of its items).
+DEEP_FRACTION = 0.9
+SAMPLE_ITEMS = 500
+
+
+@dataclass
+class Endpoint:
+    """One thing to measure: its paths are requested in turn, all with ``headers``."""
+
+    key: str
+    title: str
+    paths: list[str]
+    headers: dict = field(default_factory=dict)
+    expect: int = 200
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+    @property
+    def shown(self) -> str:
+        more = f" (+{len(self.paths) - 1} more)" if len(self.paths) > 1 else ""
+        return f"{self.path}{more}"
+
+
+def build(url: str) -> tuple[list[Endpoint], dict]:
+    """Return the endpoints for the catalog at ``url`` and facts about the paths chosen."""
+    largest, count = load.largest_category(url)
+    deep_slug = load.slug_at(url, largest, int(count * DEEP_FRACTION))
+    items = load.sample_items(url, SAMPLE_ITEMS)
+    category = f"/catalog/{quote(largest)}/"
+    deep = f"{category}?{urlencode({'after': deep_slug})}" if deep_slug else category
+    endpoints = [
+        Endpoint("home", "home", ["/"]),
+        Endpoint("category", "category, first page", [category]),
+        Endpoint("category_deep", "category, deep page", [deep]),
+        Endpoint(
+            "item",
+            "item page",
+            [f"/catalog/{quote(c)}/{quote(i)}/" for _, c, i in items],
+        ),
+        Endpoint("search", "search", [f"/search?{urlencode({'q': q})}" for q in SEARCH_TERMS]),
+        Endpoint("api_list", "API list of 20", ["/api/v1/items?limit=20"]),
+        Endpoint("api_item", "API one item", [f"/api/v1/items/{n}" for n, _, _ in items]),
+    ]
+    facts = {
+        "largest_category": largest,
+        "largest_category_items": count,
+        "deep_after": deep_slug,
+        "deep_position": int(count * DEEP_FRACTION),
+        "sampled_items": len(items),
+    }
+    return endpoints, facts
+
+
+def conditional_candidates(endpoints: list[Endpoint]) -> list[str]:
+    """Return paths worth asking for an ETag, the API's one item first."""
+    by_key = {e.key: e for e in endpoints}
+    return [by_key[k].path for k in ("api_item", "item", "category", "home") if k in by_key]
