@@ -23,7 +23,6 @@ class QueryCounter:
 
         self.db = db
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret_key})
-        self.app.logger.setLevel(logging.WARNING)  # its request log would drown the run's own
         self.client = self.app.test_client()
         self.statements: list[str] = []
         with self.app.app_context():
@@ -36,12 +35,16 @@ class QueryCounter:
     def count(self, path: str, headers=None, warm: bool = True) -> tuple[int, int]:
         """Return (status, statements) of one request for ``path``, after a warm-up one."""
         headers = {**PROXY_HEADERS, **(headers or {})}
-        if warm:
-            self.client.get(path, headers=headers).close()
-        self.statements.clear()
-        response = self.client.get(path, headers=headers)
-        response.get_data()  # a streamed body runs its queries while it is read
-        response.close()
+        logging.disable(logging.INFO)  # the app's request log would drown the run's own
+        try:
+            if warm:
+                self.client.get(path, headers=headers).close()
+            self.statements.clear()
+            response = self.client.get(path, headers=headers)
+            response.get_data()  # a streamed body runs its queries while it is read
+            response.close()
+        finally:
+            logging.disable(logging.NOTSET)
         return response.status_code, len(self.statements)
 
     def close(self) -> None:

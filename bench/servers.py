@@ -1,5 +1,6 @@
 """Gunicorn servers on loopback ports: start under the production config, measure, stop."""
 
+import ctypes
 import http.client
 import os
 import signal
@@ -15,6 +16,15 @@ HOST = "127.0.0.1"
 
 # What a request behind the platform's router carries: the app sees HTTPS, as in production.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop this process when the benchmark runner dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -111,6 +121,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while True:
