@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, update
 
-from catalog import demo, doctor
+from catalog import demo, doctor, dump
 from catalog.extensions import db
 from catalog.models import Category, Item, User, utcnow
 from catalog.slugs import slugify
@@ -136,3 +136,5 @@ def seed_command(count):
 def init_app(app):
     app.cli.add_command(seed_command)
     app.cli.add_command(doctor.doctor_command)
+    app.cli.add_command(dump.export_command)
+    app.cli.add_command(dump.import_command)
