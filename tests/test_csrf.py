@@ -87,6 +87,27 @@ def test_every_state_changing_page_route_is_covered(app):
     assert changing == set(ROUTES)
 
 
+def test_every_state_changing_route_outside_the_api_needs_a_token(csrf_app):
+    """Sweep the whole URL map, so routes added later are held to the same rule.
+
+    Only the JSON API is exempt: it authenticates with bearer tokens, which a
+    browser never attaches on its own.
+    """
+    urls = csrf_app.url_map.bind("localhost")
+    checked = []
+    for rule in csrf_app.url_map.iter_rules():
+        methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if not methods or rule.rule.startswith("/api/"):
+            continue
+        url = urls.build(rule.endpoint, dict.fromkeys(rule.arguments, 1))
+        for method in methods:
+            response = csrf_app.test_client().open(url, method=method)
+            assert response.status_code == 400, (method, url)
+            assert "CSRF token is missing" in response.get_data(as_text=True)
+            checked.append(url)
+    assert len(checked) >= len(ROUTES)
+
+
 @pytest.mark.parametrize("rule", ROUTES)
 @pytest.mark.parametrize("token", ["missing", "empty", "forged", "another session's"])
 def test_state_changing_route_refuses_a_bad_token(csrf_app, rule, token):
