@@ -193,3 +193,43 @@ def test_release_without_secret_key_stops_with_one_line(slug, tmp_path):
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1, result.stdout + result.stderr
     assert lines[0].startswith("SECRET_KEY is not set")
+
+
+def test_requirements_install_into_a_fresh_virtualenv(slug, tmp_path):
+    """The platform's buildpack path: a new virtualenv, pip install -r requirements.txt."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        + ["--requirement", str(slug / "requirements.txt")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "SECRET_KEY": SECRET}
+    imported = subprocess.run(
+        [python, "-c", "import catalog; print(catalog.create_app().name)"],
+        cwd=slug,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "catalog"
+    # The web command's server loads the app with what was installed, and only that.
+    checked = subprocess.run(
+        [str(venv / "bin" / "gunicorn"), "--check-config", "catalog:create_app()"],
+        cwd=slug,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
