@@ -1,4 +1,4 @@
-"""Sign-in with OpenID Connect (and dev sign-in), sign-out, and the account page.
+"""Sign-in (through the identity provider, or dev sign-in), sign-out, and the account page.
 
 The session cookie holds the user's id and their ``session_generation`` at sign-in.
 Each request loads the user and compares the two: signing out bumps the
@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlsplit
 
 import requests
-from authlib.integrations.flask_client import OAuth, OAuthError
+from authlib.integrations.flask_client import OAuthError
 from flask import (
     Blueprint,
     abort,
@@ -24,10 +24,8 @@ from flask import (
     url_for,
 )
 from joserfc.errors import JoseError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from catalog import demo
+from catalog import demo, oidc
 from catalog.changes import can_change, is_admin
 from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm
@@ -39,44 +37,12 @@ log = logging.getLogger(__name__)
 SESSION_USER = "user_id"
 SESSION_GENERATION = "session_generation"
 SESSION_NEXT = "login_next"
-OIDC_CLIENT = "catalog.oidc_client"
-OIDC_SCOPES = "openid email profile"
-# Seconds to wait for the identity provider: a hung provider must not hold a worker.
-PROVIDER_TIMEOUT = 10
 NEXT_MAX = 2000
-SUBJECT_MAX = 255
 
 
 def init_app(app):
-    """Register the OpenID Connect client when one is configured; nothing is fetched yet."""
-    if not app.config.get("OIDC_CLIENT_ID"):
-        return
-    # Authlib's registry remembers one app and caches its clients, so each app gets
-    # its own registry: tests build many apps, each against its own provider.
-    registry = OAuth(app)
-    issuer = app.config["OIDC_ISSUER"].rstrip("/")
-    app.extensions[OIDC_CLIENT] = registry.register(
-        "oidc",
-        client_id=app.config["OIDC_CLIENT_ID"],
-        client_secret=app.config["OIDC_CLIENT_SECRET"],
-        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
-        client_kwargs={
-            "scope": OIDC_SCOPES,
-            "code_challenge_method": "S256",
-            "default_timeout": PROVIDER_TIMEOUT,
-        },
-    )
-
-
-def oidc_client():
-    """Return the app's OpenID Connect client, or None when sign-in is not configured."""
-    return current_app.extensions.get(OIDC_CLIENT)
-
-
-def provider_label() -> str:
-    """Name the identity provider for buttons: Google, or the issuer's host."""
-    host = urlsplit(current_app.config["OIDC_ISSUER"]).hostname or "your identity provider"
-    return "Google" if host == "accounts.google.com" else host
+    """Set up sign-in through the identity provider, when one is configured."""
+    oidc.init_app(app)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -161,44 +127,6 @@ def end_sessions(user: User) -> None:
     session.clear()
 
 
-def profile(claims) -> dict:
-    """Return the user columns to keep from ID token ``claims``.
-
-    The e-mail is kept only when the provider says it is verified: admins are
-    recognised by e-mail, and an unverified one could be anybody's.
-    """
-    email = claims.get("email") if claims.get("email_verified") in (True, "true") else None
-    if not isinstance(email, str) or len(email) > 320:
-        email = ""
-    name = claims.get("name") or claims.get("preferred_username") or email or "Anonymous"
-    picture = claims.get("picture")
-    if not (isinstance(picture, str) and picture.startswith("https://") and len(picture) <= 2000):
-        picture = None
-    return {"email": email, "name": str(name)[:200], "picture": picture}
-
-
-def upsert_user(issuer: str, subject: str, claims) -> User:
-    """Return the user known by ``issuer`` and ``subject``, created or updated from ``claims``.
-
-    A changed e-mail or name updates the row; it never makes a second user.
-    """
-    query = select(User).where(User.issuer == issuer, User.subject == subject)
-    fields = profile(claims)
-    user = db.session.scalar(query)
-    if user is None:
-        user = User(issuer=issuer, subject=subject, **fields)
-        db.session.add(user)
-        try:
-            db.session.flush()
-        except IntegrityError:  # the same person finished signing in twice at once
-            db.session.rollback()
-            user = db.session.scalars(query).one()
-    for name, value in fields.items():
-        setattr(user, name, value)
-    db.session.flush()
-    return user
-
-
 def finish_sign_in(user: User, next_target: str | None):
     """Start ``user``'s session, commit, and go where they were heading."""
     start_session(user)
@@ -223,7 +151,7 @@ def login():
     return render_template(
         "auth/login.html",
         next_target=next_target,
-        provider=provider_label() if oidc_client() else None,
+        provider=oidc.provider_label() if oidc.client() else None,
         dev_form=DevLoginForm(next=next_target) if current_app.config["DEV_LOGIN"] else None,
         demo_users=demo.USERS,
     )
@@ -232,7 +160,7 @@ def login():
 @bp.get("/login/oidc")
 def start():
     """Send the browser to the identity provider with state, nonce and a PKCE challenge."""
-    client = oidc_client()
+    client = oidc.client()
     if client is None:
         abort(404, description="Sign-in through an identity provider is not configured here.")
     next_target = safe_next(request.args.get("next"))
@@ -244,7 +172,7 @@ def start():
     except requests.RequestException:
         log.warning("identity provider unreachable at sign-in", exc_info=True)
         return sign_in_failed(
-            f"{provider_label()} could not be reached. Please try again in a moment.",
+            f"{oidc.provider_label()} could not be reached. Please try again in a moment.",
             502,
             next_target,
         )
@@ -253,16 +181,16 @@ def start():
 @bp.get("/login/callback")
 def callback():
     """Finish signing in: check state, exchange the code, verify the ID token, upsert."""
-    client = oidc_client()
+    client = oidc.client()
     if client is None:
         abort(404, description="Sign-in through an identity provider is not configured here.")
     next_target = session.get(SESSION_NEXT)
-    provider = provider_label()
+    provider = oidc.provider_label()
     try:
         token = client.authorize_access_token()
     except OAuthError as exc:
         log.info("sign-in refused: %s", exc.error)
-        return sign_in_failed(_oauth_error_message(exc, provider), 400, next_target)
+        return sign_in_failed(oidc.failure_message(exc, provider), 400, next_target)
     except JoseError as exc:
         log.warning("ID token rejected: %s", exc)
         return sign_in_failed(
@@ -285,22 +213,9 @@ def callback():
 
     claims = token.get("userinfo") or {}
     issuer, subject = claims.get("iss"), claims.get("sub")
-    if not issuer or not subject or len(issuer) > SUBJECT_MAX or len(subject) > SUBJECT_MAX:
+    if not issuer or not subject or len(issuer) > oidc.ID_MAX or len(subject) > oidc.ID_MAX:
         return sign_in_failed(f"{provider} did not say who you are.", 400, next_target)
-    return finish_sign_in(upsert_user(issuer, subject, claims), next_target)
-
-
-def _oauth_error_message(exc: OAuthError, provider: str) -> str:
-    if exc.error == "mismatching_state":
-        return (
-            "This sign-in did not start here or has expired (its state did not match), "
-            "so it was stopped."
-        )
-    if exc.error == "access_denied":
-        return f"Sign-in was cancelled at {provider}."
-    if exc.error in ("invalid_grant", "invalid_request"):
-        return f"{provider} refused the sign-in code; it may have expired or been used already."
-    return f"{provider} reported a problem ({exc.error}), so you were not signed in."
+    return finish_sign_in(oidc.upsert_user(issuer, subject, claims), next_target)
 
 
 @bp.route("/login/dev", methods=["GET", "POST"])
@@ -314,7 +229,7 @@ def dev_login():
             abort(400, description="Pick one of the demo users.")
         return redirect(login_url(request.args.get("next")))
     person = next(u for u in demo.USERS if u["subject"] == form.subject.data)
-    user = upsert_user(demo.DEMO_ISSUER, person["subject"], {**person, "email_verified": True})
+    user = oidc.upsert_user(demo.DEMO_ISSUER, person["subject"], {**person, "email_verified": True})
     return finish_sign_in(user, form.next.data)
 
 
