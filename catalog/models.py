@@ -154,11 +154,13 @@ class Item(Base):
 
 # Full-text search on PostgreSQL: a GIN index over this expression, which the search
 # queries repeat verbatim (literals, not bound parameters, so that the planner can
-# match it). ddl_if keeps the index out of SQLite, which searches with LIKE instead.
+# match it). Words of the name weigh more than those of the description when ranking.
+# ddl_if keeps the index out of SQLite, which searches with LIKE instead.
 ITEM_SEARCH_CONFIG = text("'english'::regconfig")
-ITEM_SEARCH_VECTOR = func.to_tsvector(
-    ITEM_SEARCH_CONFIG,
-    Item.__table__.c.name.op("||")(text("' '")).op("||")(Item.__table__.c.description),
+ITEM_SEARCH_VECTOR = func.setweight(
+    func.to_tsvector(ITEM_SEARCH_CONFIG, Item.__table__.c.name), text("'A'")
+).op("||")(
+    func.setweight(func.to_tsvector(ITEM_SEARCH_CONFIG, Item.__table__.c.description), text("'B'"))
 )
 Index("ix_items_search", ITEM_SEARCH_VECTOR, postgresql_using="gin").ddl_if(dialect="postgresql")
 

@@ -2,7 +2,7 @@
 
 Tokens are stored as the SHA-256 of their secret, unique so that a request's
 token is found by one index lookup. The search index is a GIN index over the
-English tsvector of an item's name and description; the expression must stay
+English tsvector of an item's name (weighted A) and description (B); the expression must stay
 identical to the one catalog/search.py queries with, or the planner ignores
 the index. SQLite searches with LIKE and gets no index.
 
@@ -21,7 +21,10 @@ branch_labels = None
 depends_on = None
 
 SEARCH_INDEX = "ix_items_search"
-SEARCH_EXPRESSION = "to_tsvector('english'::regconfig, name || ' ' || description)"
+SEARCH_EXPRESSION = (
+    "setweight(to_tsvector('english'::regconfig, name), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, description), 'B')"
+)
 
 
 def upgrade():
@@ -40,7 +43,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_api_tokens_owner_id'), ['owner_id'], unique=False)
 
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE INDEX {SEARCH_INDEX} ON items USING gin ({SEARCH_EXPRESSION})")
+        op.execute(f"CREATE INDEX {SEARCH_INDEX} ON items USING gin (({SEARCH_EXPRESSION}))")
 
 
 def downgrade():
