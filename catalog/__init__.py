@@ -2,7 +2,19 @@
 
 from flask import Flask
 
-from catalog import auth, cli, errors, health, manage, request_log, security, views
+from catalog import (
+    api,
+    auth,
+    cli,
+    errors,
+    health,
+    manage,
+    request_log,
+    search,
+    security,
+    tokens,
+    views,
+)
 from catalog.config import configure
 from catalog.extensions import csrf, db, migrate
 
@@ -20,9 +32,12 @@ def create_app(test_config=None):
     auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    api.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(tokens.bp)
     return app

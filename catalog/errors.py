@@ -1,7 +1,10 @@
-"""Error pages that share the layout and never show a stack trace."""
+"""Error pages that share the layout and never show a stack trace; problem+json for the API."""
 
-from flask import render_template
+from flask import current_app, json, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_JSON = "application/problem+json"
+API_PREFIX = "/api/"
 
 TITLES = {
     400: "Bad request",
@@ -16,17 +19,67 @@ TITLES = {
 }
 
 
+def _flatten(messages, location: str, path: str = ""):
+    """Yield ``(location, field, message)`` from webargs' nested validation messages."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            field = f"{path}.{key}" if path else str(key)
+            yield from _flatten(value, location, field)
+    elif isinstance(messages, list | tuple):
+        for message in messages:
+            yield from _flatten(message, location, path)
+    else:
+        yield location, path or "body", str(messages)
+
+
+def validation_errors(error: HTTPException) -> list[dict]:
+    """Return the field errors a 422 (or a 400 for bad JSON) carries, one dict per message."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    return [
+        {"location": location, "field": field, "message": message}
+        for where, found in messages.items()
+        for location, field, message in _flatten(found, where)
+    ]
+
+
+def render_problem(error: HTTPException, headers=()):
+    """Render ``error`` as RFC 9457 problem details, for programs."""
+    code = error.code or 500
+    problem = {"type": "about:blank", "title": error.name, "status": code}
+    errors = validation_errors(error)
+    if code >= 500:
+        problem["detail"] = "Something went wrong on our side; it has been logged."
+    elif errors:
+        fields = " ".join(f"{e['field']}: {e['message']}" for e in errors)
+        problem["detail"] = f"The request is not valid. {fields}"
+        problem["errors"] = errors
+    else:
+        problem["detail"] = error.description or error.name
+    return current_app.response_class(
+        json.dumps(problem), status=code, headers=list(headers), mimetype=PROBLEM_JSON
+    )
+
+
+def wants_problem() -> bool:
+    """Tell whether this request is the API's, so its errors are problem+json."""
+    return request.path.startswith(API_PREFIX)
+
+
 def render_error(error: HTTPException):
-    """Render ``error`` as a page with its status code."""
+    """Render ``error`` as a page with its status code, or as a problem for the API."""
     code = error.code or 500
     title = TITLES.get(code, error.name)
     # Keep what the status promises (Allow, Retry-After, WWW-Authenticate), not the body type.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if wants_problem():
+        return render_problem(error, headers)
     return render_template("errors/error.html", code=code, title=title, error=error), code, headers
 
 
 def render_internal_error(error: InternalServerError):
     """Render the 500 page; the exception is logged by Flask, never shown."""
+    if wants_problem():
+        return render_problem(InternalServerError())
     return render_template(
         "errors/error.html", code=500, title=TITLES[500], error=InternalServerError()
     ), 500

@@ -1,0 +1,116 @@
+"""The API reference for people: an HTML page rendered from the OpenAPI document.
+
+It is made on the server from the same document programs read, with no
+script and nothing fetched from elsewhere, so it works offline and under a
+strict Content Security Policy.
+"""
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("api_docs", __name__)
+
+API_EXTENSION = "catalog.api"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def openapi_document() -> dict:
+    """Return the current app's OpenAPI document."""
+    return current_app.extensions[API_EXTENSION].spec.to_dict()
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def type_label(schema: dict | None) -> str:
+    """Describe a JSON Schema in a few words: ``string (date-time)``, ``array of Item``."""
+    if not schema:
+        return ""
+    if "$ref" in schema:
+        return _ref_name(schema["$ref"])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array":
+        return f"array of {type_label(schema.get('items'))}"
+    if "format" in schema:
+        kind = f"{kind} ({schema['format']})"
+    return kind
+
+
+def constraints(schema: dict) -> str:
+    """List a schema's limits: lengths, ranges, default."""
+    words = []
+    for key, label in (
+        ("minLength", "at least {} characters"),
+        ("maxLength", "at most {} characters"),
+        ("minimum", "from {}"),
+        ("maximum", "up to {}"),
+        ("default", "default {}"),
+    ):
+        if key in schema and schema[key] != "":
+            words.append(label.format(schema[key]))
+    return ", ".join(words)
+
+
+def _resolve(document: dict, item: dict) -> dict:
+    if "$ref" in item:
+        section, name = item["$ref"].split("/")[-2:]
+        return document["components"][section][name]
+    return item
+
+
+def operations(document: dict) -> list[dict]:
+    """Return the document's operations, path by path, ready for the template."""
+    found = []
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            body = operation.get("requestBody", {}).get("content", {})
+            responses = []
+            for status, response in operation.get("responses", {}).items():
+                response = _resolve(document, response)
+                content = response.get("content", {})
+                media = next(iter(content), None)
+                responses.append(
+                    {
+                        "status": status,
+                        "description": response.get("description", ""),
+                        "media": media,
+                        "schema": type_label(content[media].get("schema")) if media else "",
+                        "headers": sorted(response.get("headers", {})),
+                    }
+                )
+            found.append(
+                {
+                    "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "secured": bool(operation.get("security")),
+                    "parameters": [_resolve(document, p) for p in operation.get("parameters", [])],
+                    "body": [
+                        {"media": media, "schema": type_label(spec.get("schema"))}
+                        for media, spec in body.items()
+                    ],
+                    "responses": sorted(responses, key=lambda r: r["status"]),
+                }
+            )
+    return found
+
+
+@bp.get("/api/v1/docs")
+def docs():
+    """Show the API reference, made from the OpenAPI document."""
+    document = openapi_document()
+    return render_template(
+        "api/docs.html",
+        document=document,
+        operations=operations(document),
+        schemas=document.get("components", {}).get("schemas", {}),
+        type_label=type_label,
+        constraints=constraints,
+    )

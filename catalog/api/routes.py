@@ -1,0 +1,298 @@
+"""The JSON API's operations: categories, items, and changes to items.
+
+Reads are public; writes need a bearer token and follow the rules in
+``catalog.changes``, the same the HTML forms follow. Each operation costs a few
+queries whatever the catalog's size.
+"""
+
+import marshmallow as ma
+from flask import abort, g, request, url_for
+from flask_smorest import Blueprint
+from flask_smorest import abort as abort_with_data
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from catalog import changes
+from catalog.api import conditional
+from catalog.api.bearer import token_required, token_user
+from catalog.api.cursors import encode_cursor
+from catalog.api.schemas import (
+    CategoryListSchema,
+    ItemChangeSchema,
+    ItemCreateSchema,
+    ItemPageSchema,
+    ItemQuerySchema,
+    ItemSchema,
+)
+from catalog.api.spec import BEARER
+from catalog.extensions import db
+from catalog.links import Links
+from catalog.models import Category, Item
+from catalog.search import matches
+from catalog.serialize import category_dict, item_dict, item_fields, item_rows
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Categories and items. Reads are public; writes need a personal API token.",
+)
+
+# Request bodies are a name and a description: a few kilobytes at most.
+BODY_MAX = 16 * 1024
+ITEM_PATH = "/items/<int(max=2147483647):item_id>"
+WRITE = {"security": [{BEARER: []}]}
+
+
+class IfNoneMatch(ma.Schema):
+    if_none_match = ma.fields.String(
+        data_key="If-None-Match",
+        metadata={"description": "An ETag from an earlier answer: 304 if it is still current."},
+    )
+
+
+class IfMatch(ma.Schema):
+    if_match = ma.fields.String(
+        data_key="If-Match",
+        metadata={"description": "The item's ETag as you read it: 412 if it changed since."},
+    )
+
+
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
+
+
+@bp.before_request
+def bodies_are_small_json():
+    """Refuse bodies that are too large (413) or not JSON (415) before any work."""
+    if (request.content_length or 0) > BODY_MAX:
+        abort(413, description=f"Send at most {BODY_MAX} bytes; an item fits in far less.")
+    # Bodies without a length (chunked) are cut off at the same size as they are read.
+    request.max_content_length = BODY_MAX
+    if request.method in ("POST", "PATCH") and not request.is_json:
+        abort(
+            415,
+            description="Send the body as JSON, with `Content-Type: application/json`.",
+        )
+
+
+def _invalid(field: str, message: str):
+    """Abort with 422 for ``field`` of the JSON body, as validation errors are reported."""
+    abort_with_data(422, messages={"json": {field: [message]}})
+
+
+def _category(slug: str, field: str = "category") -> Category:
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        _invalid(field, f"There is no category “{slug}”.")
+    return category
+
+
+def _item(item_id: int) -> Item:
+    """Return the item with its category and owner loaded, or abort with 404."""
+    item = db.session.scalar(
+        select(Item)
+        .join(Item.category)
+        .join(Item.owner)
+        .options(contains_eager(Item.category), contains_eager(Item.owner))
+        .where(Item.id == item_id)
+    )
+    if item is None:
+        abort(404, description=f"There is no item {item_id}.")
+    return item
+
+
+def _changeable(item_id: int, if_match: str | None) -> Item:
+    """Return the item if the token's owner may change it and ``If-Match`` holds."""
+    item = _item(item_id)
+    if not changes.can_change(token_user(), item):
+        abort(403, description="Only the item's owner (or an admin) can change it.")
+    conditional.check_if_match(conditional.item_etag(item.id, item.version), if_match)
+    return item
+
+
+def _document(item: Item) -> dict:
+    """Return ``item`` as the API shows it; call before committing, which expires it."""
+    return Links().add_to_item(item_dict(item))
+
+
+def _etag(document: dict) -> str:
+    return conditional.item_etag(document["id"], document["version"])
+
+
+@bp.get("/categories")
+@bp.arguments(IfNoneMatch, location="headers")
+@bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
+@bp.alt_response(304, response="NOT_MODIFIED")
+def list_categories(headers):
+    """List every category with its number of items."""
+    links = Links()
+    categories = db.session.scalars(select(Category).order_by(Category.name))
+    document = {"categories": [links.add_to_category(category_dict(c)) for c in categories]}
+    etag = conditional.body_etag(document)
+    return conditional.not_modified(etag, headers.get("if_none_match")) or (
+        document,
+        {"ETag": etag},
+    )
+
+
+@bp.get("/items")
+@bp.arguments(ItemQuerySchema, location="query")
+@bp.arguments(IfNoneMatch, location="headers")
+@bp.response(
+    200,
+    ItemPageSchema,
+    headers={
+        **ETAG_HEADER,
+        "Link": {"description": 'The next page, as `rel="next"`.', "schema": {"type": "string"}},
+    },
+)
+@bp.alt_response(304, response="NOT_MODIFIED")
+@bp.alt_response(404, response="NOT_FOUND", description="No such category.")
+def list_items(query, headers):
+    """List items in the order they were added, a page at a time.
+
+    Follow `next` until it is null to walk them all; items added meanwhile
+    appear at the end, and none is listed twice.
+    """
+    limit = query["limit"]
+    statement = item_rows().order_by(Item.id).limit(limit + 1)
+    if "cursor" in query:
+        statement = statement.where(Item.id > query["cursor"])
+    if "category" in query:
+        category_id = db.session.scalar(
+            select(Category.id).where(Category.slug == query["category"])
+        )
+        if category_id is None:
+            abort(404, description=f"There is no category “{query['category']}”.")
+        statement = statement.where(Item.category_id == category_id)
+    if "q" in query:
+        statement = statement.where(matches(query["q"]))
+    rows = db.session.execute(statement).all()
+
+    links = Links()
+    items = [links.add_to_item(item_fields(**row._mapping)) for row in rows[:limit]]
+    next_url = None
+    if len(rows) > limit:
+        params = {k: v for k, v in request.args.items() if k in ("limit", "category", "q")}
+        params["cursor"] = encode_cursor(items[-1]["id"])
+        next_url = url_for("api.list_items", _external=True, **params)
+    document = {"items": items, "next": next_url}
+    etag = conditional.body_etag(document)
+    response_headers = {"ETag": etag}
+    if next_url:
+        response_headers["Link"] = f'<{next_url}>; rel="next"'
+    return conditional.not_modified(etag, headers.get("if_none_match")) or (
+        document,
+        response_headers,
+    )
+
+
+@bp.post("/items")
+@token_required
+@bp.doc(**WRITE)
+@bp.arguments(ItemCreateSchema)
+@bp.response(
+    201,
+    ItemSchema,
+    headers={
+        **ETAG_HEADER,
+        "Location": {
+            "description": "The new item's URL.",
+            "schema": {"type": "string"},
+            "required": True,
+        },
+    },
+)
+@bp.alt_response(400, response="BAD_REQUEST")
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
+@bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def create_item(data):
+    """Add an item, owned by the token's owner."""
+    category = _category(data["category"])
+    try:
+        item = changes.add_item(g.api_user, category, data["name"], data["description"])
+    except changes.DuplicateName as exc:
+        abort(409, description=str(exc))
+    document = _document(item)
+    db.session.commit()
+    return (
+        document,
+        201,
+        {"Location": document["api_url"], "ETag": _etag(document)},
+    )
+
+
+@bp.get(ITEM_PATH)
+@bp.arguments(IfNoneMatch, location="headers")
+@bp.response(200, ItemSchema, headers=ETAG_HEADER)
+@bp.alt_response(304, response="NOT_MODIFIED")
+@bp.alt_response(404, response="NOT_FOUND")
+def get_item(headers, item_id):
+    """Show one item."""
+    item = _item(item_id)
+    etag = conditional.item_etag(item.id, item.version)
+    return conditional.not_modified(etag, headers.get("if_none_match")) or (
+        _document(item),
+        {"ETag": etag},
+    )
+
+
+@bp.patch(ITEM_PATH)
+@token_required
+@bp.doc(**WRITE)
+@bp.arguments(ItemChangeSchema)
+@bp.arguments(IfMatch, location="headers")
+@bp.response(200, ItemSchema, headers=ETAG_HEADER)
+@bp.alt_response(400, response="BAD_REQUEST")
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
+@bp.alt_response(412, response="PRECONDITION_FAILED")
+@bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def change_item(data, headers, item_id):
+    """Change an item's name, description or category.
+
+    Send `If-Match` with the ETag you read to be sure nobody changed it since.
+    """
+    item = _changeable(item_id, headers.get("if_match"))
+    if "category" in data:
+        data["category"] = _category(data["category"])
+    try:
+        changes.change_item(item, item.version, **data)
+    except changes.StaleVersion as exc:
+        abort(412, description=str(exc))
+    except changes.DuplicateName as exc:
+        abort(409, description=str(exc))
+    document = _document(item)
+    db.session.commit()
+    return document, {"ETag": _etag(document)}
+
+
+@bp.delete(ITEM_PATH)
+@token_required
+@bp.doc(**WRITE)
+@bp.arguments(IfMatch, location="headers")
+@bp.response(204)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(412, response="PRECONDITION_FAILED")
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def delete_item(headers, item_id):
+    """Delete an item.
+
+    Send `If-Match` with the ETag you read to be sure nobody changed it since.
+    """
+    item = _changeable(item_id, headers.get("if_match"))
+    try:
+        changes.remove_item(item, item.version)
+    except changes.StaleVersion as exc:
+        abort(412, description=str(exc))
+    db.session.commit()
+    return "", 204

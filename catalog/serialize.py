@@ -1,0 +1,89 @@
+"""Items and categories as plain dicts: the one shape the API and /catalog.json share.
+
+The fields are what an item's page shows (name, description, category, owner,
+dates) plus what a program needs to address and change it (id, slug, version).
+Nothing here knows about URLs or the request; the blueprints add links.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from catalog.models import Category, Item, User
+
+# The columns an item's dict is made of, named as ``item_fields`` takes them; selecting
+# these instead of ORM objects keeps large listings cheap.
+ITEM_COLUMNS = (
+    Item.id,
+    Item.name,
+    Item.slug,
+    Item.description,
+    Item.created,
+    Item.updated,
+    Item.version,
+    Category.slug.label("category_slug"),
+    Category.name.label("category_name"),
+    User.id.label("owner_id"),
+    User.name.label("owner_name"),
+)
+
+
+def item_rows() -> Select:
+    """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category and owner."""
+    return select(*ITEM_COLUMNS).select_from(Item).join(Item.category).join(Item.owner)
+
+
+def item_fields(
+    *,
+    id: int,
+    name: str,
+    slug: str,
+    description: str,
+    created: datetime,
+    updated: datetime,
+    version: int,
+    category_slug: str,
+    category_name: str,
+    owner_id: int,
+    owner_name: str,
+) -> dict:
+    """Return an item as a dict of JSON values; timestamps are ISO 8601 in UTC."""
+    return {
+        "id": id,
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "category": {"slug": category_slug, "name": category_name},
+        "owner": {"id": owner_id, "name": owner_name},
+        "created": created.isoformat(),
+        "updated": updated.isoformat(),
+        "version": version,
+    }
+
+
+def item_dict(item: Item) -> dict:
+    """Return ``item`` (with its category and owner loaded) as ``item_fields`` does."""
+    return item_fields(
+        id=item.id,
+        name=item.name,
+        slug=item.slug,
+        description=item.description,
+        created=item.created,
+        updated=item.updated,
+        version=item.version,
+        category_slug=item.category.slug,
+        category_name=item.category.name,
+        owner_id=item.owner.id,
+        owner_name=item.owner.name,
+    )
+
+
+def category_dict(category: Category) -> dict:
+    """Return a category with its item count as a dict of JSON values."""
+    return {
+        "id": category.id,
+        "name": category.name,
+        "slug": category.slug,
+        "description": category.description,
+        "item_count": category.item_count,
+    }

@@ -1,0 +1,128 @@
+"""Personal API tokens: issued on /account, shown once, kept only as a SHA-256 hash.
+
+A token is 256 random bits, so a plain SHA-256 is enough to make the stored
+hash useless to a thief (there is nothing to guess); a slow password hash
+would only slow down every API request.
+"""
+
+import hashlib
+import secrets
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from catalog.auth import login_required
+from catalog.extensions import db
+from catalog.models import TOKEN_LABEL_MAX, ApiToken, User, utcnow
+
+bp = Blueprint("tokens", __name__)
+
+TOKEN_PREFIX = "cat_"  # noqa: S105 -- a marker that makes leaked tokens recognisable
+TOKENS_PER_USER = 20
+# Recording every use would turn every API read into a write; a minute is precise enough.
+LAST_USED_PRECISION_SECONDS = 60
+
+
+def hash_token(secret: str) -> str:
+    """Return the hex SHA-256 of ``secret``, the only form in which tokens are stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(owner: User, label: str) -> tuple[ApiToken, str]:
+    """Create a token for ``owner``; return it and its secret, which is never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(owner=owner, label=label.strip(), token_hash=hash_token(secret))
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def user_for_token(secret: str) -> User | None:
+    """Return the owner of the token ``secret`` and note its use, or None if there is none."""
+    row = db.session.execute(
+        select(ApiToken, User).join(ApiToken.owner).where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    now = utcnow()
+    if token.last_used is None or (now - token.last_used).total_seconds() > (
+        LAST_USED_PRECISION_SECONDS
+    ):
+        token.last_used = now
+    return user
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """Return ``user``'s tokens, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.owner_id == user.id).order_by(ApiToken.id)
+        )
+    )
+
+
+class TokenForm(FlaskForm):
+    """Name a new token after what will use it."""
+
+    label = StringField(
+        "Label",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
+    )
+
+    def validate_label(self, field):
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in field.data):
+            raise ValidationError("Keep the label on one line, without control characters.")
+
+
+@bp.app_context_processor
+def token_section():
+    """Give the account page's token section its form and this user's tokens."""
+
+    def api_tokens():
+        return tokens_of(g.user) if g.get("user") is not None else []
+
+    return {"api_tokens": api_tokens, "token_form": TokenForm}
+
+
+@bp.post("/account/tokens")
+@login_required
+def create():
+    """Create a token and show its secret, this once."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("auth.account", _anchor="api-tokens"))
+    count = db.session.scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.owner_id == g.user.id)
+    )
+    if count >= TOKENS_PER_USER:
+        flash(f"You have {count} tokens, the most allowed; revoke one first.", "error")
+        return redirect(url_for("auth.account", _anchor="api-tokens"))
+    token, secret = issue_token(g.user, form.label.data)
+    db.session.commit()
+    response = render_template("tokens/created.html", token=token, secret=secret)
+    # The secret must not linger in any cache, the browser's included.
+    return response, {"Cache-Control": "no-store"}
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id):
+    """Delete one of the user's tokens; programs using it get 401 from then on."""
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.owner_id == g.user.id)
+    )
+    if token is None:
+        abort(404, description="You have no such token.")
+    label = token.label
+    db.session.delete(token)
+    db.session.commit()
+    flash(f"Revoked the token “{label}”.", "success")
+    return redirect(url_for("auth.account", _anchor="api-tokens"))

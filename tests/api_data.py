@@ -1,0 +1,49 @@
+"""A small catalog with API tokens, for the API's tests."""
+
+from dataclasses import dataclass, field
+
+from catalog.changes import add_category, add_item
+from catalog.demo import DEMO_ISSUER, USERS
+from catalog.extensions import db
+from catalog.models import User
+from catalog.tokens import issue_token
+
+ADMIN_EMAIL = "lena@example.com"
+
+
+@dataclass
+class Seeded:
+    """Row ids and token secrets: Ada owns the Match Ball, Sam the Stick, Lena is an admin."""
+
+    users: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def bearer(self, subject: str) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[subject]}"}
+
+
+def seed_api_catalog(app) -> Seeded:
+    """Add the demo users (each with a token), Soccer and Hockey with an item each."""
+    app.config["CATALOG_ADMINS"] = frozenset({ADMIN_EMAIL})
+    seeded = Seeded()
+    with app.app_context():
+        people = {
+            u["subject"]: User(
+                issuer=DEMO_ISSUER, subject=u["subject"], email=u["email"], name=u["name"]
+            )
+            for u in USERS
+        }
+        db.session.add_all(people.values())
+        soccer = add_category("Soccer", "The world's game.")
+        hockey = add_category("Hockey", "On ice.")
+        ball = add_item(people["ada"], soccer, "Match Ball", "Size 5, thermally bonded.")
+        stick = add_item(people["sam"], hockey, "Stick", "Carbon shaft.\nLeft-handed.")
+        for subject, user in people.items():
+            seeded.tokens[subject] = issue_token(user, f"{subject}'s script")[1]
+        db.session.commit()
+        seeded.users = {subject: user.id for subject, user in people.items()}
+        seeded.categories = {"soccer": soccer.id, "hockey": hockey.id}
+        seeded.items = {"ball": ball.id, "stick": stick.id}
+    return seeded
