@@ -7,6 +7,7 @@ from catalog import (
     auth,
     cli,
     errors,
+    feeds,
     health,
     manage,
     request_log,
@@ -38,6 +39,7 @@ def create_app(test_config=None):
     app.register_blueprint(views.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(feeds.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(tokens.bp)
     return app

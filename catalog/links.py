@@ -4,9 +4,17 @@ Building them from two prefixes found once per request, rather than asking the
 URL map for each of a hundred thousand items, keeps /catalog.json fast.
 """
 
+import re
 from urllib.parse import quote
 
 from flask import url_for
+
+# What slugify makes of Latin names needs no quoting; other scripts do.
+_PLAIN = re.compile(r"[a-z0-9-]+")
+
+
+def _segment(slug: str) -> str:
+    return slug if _PLAIN.fullmatch(slug) else quote(slug)
 
 
 class Links:
@@ -15,10 +23,14 @@ class Links:
     def __init__(self):
         self.catalog = url_for("catalog.index", _external=True) + "catalog/"
         self.api_items = url_for("api.list_items", _external=True)
+        self._categories: dict[str, str] = {}
 
     def category_url(self, category_slug: str) -> str:
         """Return the URL of a category's page."""
-        return f"{self.catalog}{quote(category_slug)}/"
+        url = self._categories.get(category_slug)
+        if url is None:
+            url = self._categories[category_slug] = f"{self.catalog}{_segment(category_slug)}/"
+        return url
 
     def category_items_url(self, category_slug: str) -> str:
         """Return the API URL listing a category's items."""
@@ -30,7 +42,7 @@ class Links:
 
     def add_to_item(self, fields: dict) -> dict:
         """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``; return them."""
-        page = f"{self.category_url(fields['category']['slug'])}{quote(fields['slug'])}/"
+        page = f"{self.category_url(fields['category']['slug'])}{_segment(fields['slug'])}/"
         fields["url"] = page
         fields["api_url"] = self.item_api_url(fields["id"])
         return fields

@@ -1,0 +1,117 @@
+"""/catalog.json: the whole catalog, streamed in a fixed number of queries and bounded memory."""
+
+import gc
+import json
+import os
+import tempfile
+import time
+
+import pytest
+
+from catalog.changes import add_category
+from catalog.cli import seed_demo, seed_synthetic
+from catalog.extensions import db
+
+LARGE = 100_000
+# Growth of the process's resident memory allowed while streaming LARGE items: a few
+# chunks of rows and JSON plus the allocator's slack, far below the ~47 MiB document
+# (building it whole grows the process by about twice that).
+GROWTH_MAX = 32 * 2**20
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        seed_demo()
+        add_category("Curling")  # no items yet
+        db.session.commit()
+
+
+def test_every_category_with_its_items(client, demo):
+    response = client.get("/catalog.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    categories = response.get_json()["categories"]
+    assert [c["slug"] for c in categories][-1] == "curling"
+    assert categories[-1]["items"] == []
+    for category in categories:
+        assert len(category["items"]) == category["item_count"]
+        assert {i["category"]["slug"] for i in category["items"]} <= {category["slug"]}
+        slugs = [i["slug"] for i in category["items"]]
+        assert slugs == sorted(slugs)
+    soccer = next(c for c in categories if c["slug"] == "soccer")
+    assert soccer["url"] == "http://localhost/catalog/soccer/"
+    ball = next(i for i in soccer["items"] if i["slug"] == "match-ball")
+    assert ball["url"] == "http://localhost/catalog/soccer/match-ball/"
+    assert ball["owner"]["name"] == "Ada Brooks"
+
+
+def test_empty_catalog(client):
+    assert client.get("/catalog.json").get_json() == {"categories": []}
+
+
+def test_query_count_does_not_grow_with_the_catalog(app, client, demo, count_queries):
+    with count_queries() as small:
+        client.get("/catalog.json").get_data()
+    with app.app_context():
+        seed_synthetic(3000)
+    with count_queries() as large:
+        client.get("/catalog.json").get_data()
+    assert len(small) == len(large) == 2, large
+
+
+def resident() -> int:
+    """Return this process's resident memory in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def stream_to_file(client, sink) -> tuple[int, int, int]:
+    """Stream /catalog.json into ``sink``; return bytes, chunks and peak memory growth.
+
+    Resident memory is sampled after every chunk. (tracemalloc would count Python's
+    allocations exactly, but makes this run ten times slower.)
+    """
+    gc.collect()
+    baseline = peak = resident()
+    response = client.get("/catalog.json", buffered=False)
+    assert response.status_code == 200
+    size = chunks = 0
+    for chunk in response.response:
+        data = chunk.encode() if isinstance(chunk, str) else chunk
+        sink.write(data)
+        size += len(data)
+        chunks += 1
+        peak = max(peak, resident())
+    response.close()
+    return size, chunks, peak - baseline
+
+
+def test_a_hundred_thousand_items_in_bounded_queries_and_memory(app, client, demo, count_queries):
+    with app.app_context():
+        started = time.perf_counter()
+        seed_synthetic(LARGE)
+        seeded_in = time.perf_counter() - started
+    with tempfile.TemporaryFile() as sink, count_queries() as queries:
+        started = time.perf_counter()
+        size, chunks, growth = stream_to_file(client, sink)
+        streamed_in = time.perf_counter() - started
+        sink.seek(0)
+        before_load = resident()
+        document = json.load(sink)
+        # What holding the whole catalog costs, measured the same way: the yardstick.
+        whole = resident() - before_load
+
+    items = sum(len(c["items"]) for c in document["categories"])
+    print(
+        f"\n/catalog.json with {items:,} items: {size / 2**20:.1f} MiB in {chunks} chunks, "
+        f"{len(queries)} queries, resident memory grew {growth / 2**20:.1f} MiB "
+        f"(loading the document whole: {whole / 2**20:.0f} MiB), "
+        f"streamed in {streamed_in:.1f} s (seeded in {seeded_in:.1f} s)"
+    )
+    assert items >= LARGE
+    assert len(queries) == 2, queries
+    assert chunks > 100  # written as it is read, not built whole
+    assert growth < GROWTH_MAX
+    assert growth < whole / 4
