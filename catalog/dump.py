@@ -166,14 +166,17 @@ def read_header(line: str) -> dict:
     return head
 
 
-def check_target(replace: bool) -> None:
-    """Refuse a database without the schema, or one holding data unless ``replace``."""
+def require_schema() -> None:
+    """Refuse a database that lacks any of the tables a dump holds."""
     present = set(inspect(db.engine).get_table_names())
     missing = [table.name for table in tables() if table.name not in present]
     if missing:
-        raise DumpError(
-            f"the database lacks {', '.join(missing)}: run `flask db upgrade` first, then import"
-        )
+        raise DumpError(f"the database lacks {', '.join(missing)}: run `flask db upgrade` first")
+
+
+def check_target(replace: bool) -> None:
+    """Refuse a database without the schema, or one holding data unless ``replace``."""
+    require_schema()
     if replace:
         return
     held = {
@@ -307,6 +310,7 @@ def _summary(counts: dict) -> str:
 @with_appcontext
 def export_command(path):
     """Write the whole catalog to FILE as a versioned JSON Lines dump (- for stdout)."""
+    require_schema()
     with snapshot() as connection, replaced_atomically(path) as out:
         head = header(connection)
         total = sum(head["tables"].values())

@@ -181,6 +181,17 @@ def test_import_into_a_database_without_schema_says_to_migrate(dump, make_app, e
     assert "flask db upgrade" in result.stderr
 
 
+def test_export_of_a_database_without_schema_says_to_migrate(
+    make_app, empty_database_url, tmp_path
+):
+    source = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    path = tmp_path / "catalog.jsonl"
+    result = source.test_cli_runner().invoke(args=["export", str(path)])
+    assert result.exit_code == 1
+    assert "flask db upgrade" in result.stderr
+    assert not path.exists()
+
+
 @pytest.mark.parametrize(
     ("first_line", "message"),
     [
