@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+# The module rather than its names: cli imports this module to register its commands.
 from catalog import cli
 from catalog.extensions import db
 from catalog.models import utcnow
