@@ -114,6 +114,9 @@ def targets(results) -> list[tuple[str, str, str, str]]:
         measured = (
             f"{high['p99_ms']:.1f} ms / {low['p99_ms']:.1f} ms = {grew:.2f}×" if grew else "–"
         )
+        if high.get("hello_p99_ms") and low.get("hello_p99_ms"):
+            # Hello's own p99 at both sizes tells a slower catalog from a busier machine.
+            measured += f" (hello {high['hello_p99_ms']:.1f} / {low['hello_p99_ms']:.1f} ms)"
         if exact:
             rows.append((name, f"≤ {P99_WITHIN}×", measured, _verdict(grew <= P99_WITHIN)))
         else:
@@ -181,6 +184,13 @@ def failures(results) -> list[str]:
             if bad:
                 lines.append(f"{size:,} catalog.json ({side}): {bad}")
     return lines
+
+
+def _ratio_range(found: dict) -> str:
+    ratios = [
+        r["app"]["rps"] / r["hello"]["rps"] for r in found.get("rounds", []) if r["hello"]["rps"]
+    ]
+    return f"{min(ratios):.3f}–{max(ratios):.3f}" if ratios else "–"
 
 
 def _code(text: str | None) -> str:
@@ -251,6 +261,7 @@ def _size_section(size: int, data: dict) -> list[str]:
         "req/s",
         "hello req/s",
         "ratio",
+        "ratio over rounds",
         "p50 ms",
         "p99 ms",
         "non-2xx",
@@ -277,6 +288,7 @@ def _size_section(size: int, data: dict) -> list[str]:
                 _num(found["rps"]),
                 _num(found["hello_rps"]),
                 _num(found["ratio"], 3),
+                _ratio_range(found),
                 _num(found["p50_ms"], 1),
                 _num(found["p99_ms"], 1),
                 found["non_2xx"],
@@ -385,7 +397,13 @@ def _environment(meta: dict) -> list[str]:
         "",
         f"- Date: {meta['date']}; commit `{meta['commit']}`",
         f"- Machine: {meta['cores']} cores ({meta['cpu'] or 'unknown CPU'}), {meta['memory']} RAM,"
-        f" {meta['os']}; wrk and PostgreSQL run on the same machine",
+        f" {meta['os']}; wrk and PostgreSQL run on the same machine"
+        + (
+            f"; load average (1, 5, 15 min) {meta['load_average_start']} at the start,"
+            f" {meta.get('load_average_end', '?')} at the end"
+            if "load_average_start" in meta
+            else ""
+        ),
         f"- PostgreSQL {meta['postgresql']}",
         f"- Python {meta['python']}; {packages}",
         f"- gunicorn config: {gunicorn.get('config', '?')}; workers {gunicorn.get('workers', '?')}"

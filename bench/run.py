@@ -86,6 +86,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=_env("BENCH_PROFILE", "") not in ("", "0"),
         help="after each endpoint's rounds, sample the app's workers with py-spy under load",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="only write the report again from a run's results.json (in bench/.runs/)",
+    )
     parser.add_argument("--output", type=Path, default=Path(_env("BENCH_OUTPUT", str(RESULTS))))
     args = parser.parse_args(argv)
     try:
@@ -107,6 +113,10 @@ def _terminate(signum, frame):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.render:
+        args.output.write_text(report.render(json.loads(args.render.read_text())))
+        log(f"Wrote {args.output} from {args.render}")
+        return 0
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -126,6 +136,7 @@ def main(argv=None) -> int:
         results["failure"] = "".join(traceback.format_exception_only(exc)).strip()
         log(traceback.format_exc())
     results["meta"]["duration_minutes"] = round((time.monotonic() - started) / 60, 1)
+    results["meta"]["load_average_end"] = _load_average()
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
     text = report.render(results)
     args.output.write_text(text)
@@ -362,6 +373,14 @@ def _gunicorn_settings(app: Server) -> dict:
     return shown
 
 
+def _load_average() -> str:
+    # Other work on the machine slows app and hello alike, but widens the spread of rounds.
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def environment(args) -> dict:
     """Describe the machine, the software and the settings of this run."""
     cpu = ""
@@ -395,6 +414,7 @@ def environment(args) -> dict:
             packages[name] = "not installed"
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_start": _load_average(),
         "commit": commit or "unknown",
         "cores": os.cpu_count(),
         "cpu": cpu,
