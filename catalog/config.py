@@ -15,6 +15,9 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # A form's CSRF token is bound to the session; it need not also expire after an hour,
+    # which would turn a form left open over lunch into an error page.
+    "WTF_CSRF_TIME_LIMIT": None,
     # Connections each process may hold; gunicorn's sync workers use one at a time.
     "DATABASE_POOL_SIZE": 5,
 }
