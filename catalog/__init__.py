@@ -9,6 +9,7 @@ from catalog import (
     errors,
     feeds,
     health,
+    limits,
     manage,
     request_log,
     search,
@@ -30,6 +31,7 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db)
     csrf.init_app(app)
+    limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

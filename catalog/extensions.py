@@ -2,6 +2,8 @@
 
 import sqlite3
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -15,6 +17,15 @@ db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate(render_as_batch=True, compare_server_default=True)
 # Checks the token on every POST/PUT/PATCH/DELETE; token-authenticated APIs exempt themselves.
 csrf = CSRFProtect()
+# Keyed by address unless a limit says otherwise; catalog.limits sets the limits, and
+# REDIS_URL, when set, makes every process count together. Fixed-window is the cheapest
+# strategy in Redis (one INCR per hit); if the store is down, requests go through.
+limiter = Limiter(
+    key_func=get_remote_address,
+    strategy="fixed-window",
+    headers_enabled=True,
+    swallow_errors=True,
+)
 
 
 @event.listens_for(Engine, "connect")
