@@ -1,0 +1,1 @@
+"""Browser tests: Chromium walks the catalog served by gunicorn on PostgreSQL."""

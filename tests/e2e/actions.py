@@ -1,0 +1,85 @@
+"""What a person does in the browser, as small steps the tests share."""
+
+import re
+import secrets
+
+from oidc_provider import Provider
+from playwright.sync_api import Browser, Page, expect
+
+# The people who sign in during the browser tests, by their subject at the provider.
+PEOPLE = {
+    "owner": "Priya Raman",
+    "other": "Tom Becker",
+    "journey": "Mara Lind",
+    "keyboard": "Ines Alves",
+    "no-script": "Noor Haddad",
+}
+
+
+def unique(name: str) -> str:
+    """Return ``name`` with a short random suffix, so tests never collide on a slug."""
+    return f"{name} {secrets.token_hex(2)}"
+
+
+def flash(page: Page):
+    """Return the flashed messages' list."""
+    return page.get_by_role("status")
+
+
+def heading(page: Page):
+    return page.get_by_role("heading", level=1)
+
+
+def sign_in(page: Page, provider: Provider, subject: str) -> None:
+    """Sign in from the current page through the provider's own form, as a person would."""
+    name = PEOPLE[subject]
+    provider.set_user(subject, name=name, email=f"{subject}@example.org", email_verified=True)
+    page.get_by_role("link", name="Sign in", exact=True).click()
+    page.get_by_role("link", name=re.compile(r"^Sign in with ")).click()
+    page.locator("input[name='sub']").fill(subject)
+    page.get_by_role("button", name="Authorize").click()
+    expect(flash(page)).to_contain_text(f"Signed in as {name}.")
+
+
+def fill_item(page: Page, name: str, category: str | None, description: str) -> None:
+    """Fill the item form's fields (the category is left as it is when None)."""
+    page.get_by_label("Name", exact=True).fill(name)
+    if category is not None:
+        page.get_by_label("Category", exact=True).select_option(label=category)
+    page.get_by_label("Description", exact=True).fill(description)
+
+
+def add_item(page: Page, category: str, name: str, description: str) -> str:
+    """Add an item through the form; return its page's URL."""
+    page.goto("/catalog/new")
+    fill_item(page, name, category, description)
+    page.get_by_role("button", name="Add item").click()
+    expect(heading(page)).to_have_text(name)
+    return page.url
+
+
+class Members:
+    """Browser states of signed-in people: each signs in through the provider once.
+
+    Tests open new contexts from a saved state instead of signing in again, which
+    keeps the suite fast and well under the sign-in rate limit.
+    """
+
+    def __init__(self, browser: Browser, base_url: str, provider: Provider):
+        self.browser = browser
+        self.base_url = base_url
+        self.provider = provider
+        self._states: dict[str, dict] = {}
+
+    def state(self, subject: str) -> dict:
+        """Return the cookies of a browser in which ``subject`` has signed in."""
+        if subject not in self._states:
+            context = self.browser.new_context(base_url=self.base_url)
+            try:
+                page = context.new_page()
+                page.goto("/")
+                sign_in(page, self.provider, subject)
+                self._states[subject] = context.storage_state()
+            finally:
+                context.close()
+        return self._states[subject]

@@ -1,0 +1,192 @@
+"""People's journeys through the catalog in a real browser, from browsing to deleting."""
+
+import re
+
+from oidc_provider import QUIET_PROVIDER
+from playwright.sync_api import expect
+
+from e2e.actions import PEOPLE, add_item, fill_item, flash, heading, sign_in, unique
+
+pytestmark = QUIET_PROVIDER
+
+PER_PAGE = 20
+
+
+def item_names(page) -> list[str]:
+    return page.locator("ul.items li a").all_inner_texts()
+
+
+def test_visitor_browses_pages_and_searches(page, backend):
+    page.goto("/")
+    expect(heading(page)).to_have_text("Categories")
+    page.locator("ul.categories").get_by_role("link", name="Soccer").click()
+    expect(heading(page)).to_have_text("Soccer")
+    total = int(re.match(r"(\d+) items", page.locator("p.meta").inner_text())[1])
+    assert total > 2 * PER_PAGE
+
+    pages = [item_names(page)]
+    expect(page.get_by_role("link", name="Previous")).to_have_count(0)
+    while page.get_by_role("link", name="Next").count():
+        page.get_by_role("link", name="Next").click()
+        expect(page.get_by_role("link", name="Previous")).to_be_visible()
+        pages.append(item_names(page))
+    seen = [name for names in pages for name in names]
+    assert len(pages) == -(-total // PER_PAGE)
+    assert all(len(names) == PER_PAGE for names in pages[:-1])
+    assert len(seen) == len(set(seen)) == total
+    assert "Match Ball" in seen
+
+    page.get_by_role("link", name="Previous").click()
+    expect(page.locator("ul.items li a")).to_have_text(pages[-2])
+
+    page.get_by_role("link", name=pages[-2][0], exact=True).click()
+    expect(heading(page)).to_have_text(pages[-2][0])
+    expect(page.locator("dl.facts")).to_contain_text("Soccer")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Soccer").click()
+    expect(page.locator("ul.items li a")).to_have_text(pages[0])
+
+    page.get_by_role("searchbox", name="Search items").fill("helmet")
+    page.get_by_role("searchbox", name="Search items").press("Enter")
+    expect(heading(page)).to_have_text("Search")
+    expect(page.get_by_role("link", name="Batting Helmet")).to_be_visible()
+    page.get_by_role("link", name="Batting Helmet").click()
+    expect(heading(page)).to_have_text("Batting Helmet")
+    expect(page.locator(".description")).to_contain_text("Dual-density foam helmet")
+
+
+def test_member_signs_in_adds_edits_deletes_and_signs_out(page, live_server, oidc_provider):
+    page.goto("/catalog/cycling/")
+    sign_in(page, oidc_provider, "journey")
+    assert page.url == f"{live_server}/catalog/cycling/", "sign-in should come back to the page"
+    expect(page.get_by_role("link", name=PEOPLE["journey"])).to_be_visible()
+
+    name = unique("Saddle Bag")
+    page.get_by_role("link", name="Add an item here").click()
+    expect(page.get_by_label("Category", exact=True).locator("option:checked")).to_have_text(
+        "Cycling"
+    )
+    fill_item(page, name, None, "Holds a tube, levers and a multitool.")
+    page.get_by_role("button", name="Add item").click()
+    expect(flash(page)).to_have_text(f"Added “{name}” to Cycling.")
+    expect(heading(page)).to_have_text(name)
+    expect(page.locator(".description")).to_have_text("Holds a tube, levers and a multitool.")
+    item_url = page.url
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value(name)
+    page.get_by_label("Description", exact=True).fill(
+        "Holds a tube, levers, a pump and a multitool."
+    )
+    page.get_by_role("button", name="Save changes").click()
+    expect(flash(page)).to_have_text(f"Saved your changes to “{name}”.")
+    expect(page.locator(".description")).to_have_text(
+        "Holds a tube, levers, a pump and a multitool."
+    )
+
+    page.get_by_role("link", name="Delete").click()
+    expect(heading(page)).to_have_text(f"Delete {name}?")
+    page.get_by_role("button", name="Delete item").click()
+    expect(flash(page)).to_have_text(f"Deleted “{name}”.")
+    expect(heading(page)).to_have_text("Cycling")
+    assert page.goto(item_url).status == 404
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(flash(page)).to_have_text("You have signed out.")
+    expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
+    page.goto("/account")
+    expect(heading(page)).to_have_text("Sign in")
+
+
+def test_other_member_cannot_change_someone_elses_item(new_context):
+    owner = new_context(as_member="owner").new_page()
+    name = unique("Chalk Bag")
+    item_url = add_item(owner, "Rock Climbing", name, "Drawstring closure and a brush holder.")
+    expect(owner.get_by_role("link", name="Edit")).to_be_visible()
+
+    other = new_context(as_member="other").new_page()
+    other.goto(item_url)
+    expect(heading(other)).to_have_text(name)
+    expect(other.get_by_role("link", name=PEOPLE["other"])).to_be_visible()
+    expect(other.get_by_role("link", name="Edit")).to_have_count(0)
+    expect(other.get_by_role("link", name="Delete")).to_have_count(0)
+
+    for action in ("edit", "delete"):
+        response = other.goto(f"{item_url}{action}")
+        assert response.status == 403
+        expect(heading(other)).to_have_text("Not allowed")
+        expect(other.locator("main")).to_contain_text("Only the person who added this item")
+
+
+def test_stale_edit_shows_the_conflict_page_and_keeps_my_text(new_context):
+    context = new_context(as_member="owner")
+    mine = context.new_page()
+    name = unique("Bivy Sack")
+    item_url = add_item(mine, "Camping", name, "Waterproof shell.")
+    mine.goto(f"{item_url}edit")
+
+    theirs = context.new_page()
+    theirs.goto(f"{item_url}edit")
+    theirs.get_by_label("Description", exact=True).fill("Waterproof, breathable shell.")
+    theirs.get_by_role("button", name="Save changes").click()
+    expect(flash(theirs)).to_contain_text("Saved your changes")
+
+    my_text = "Waterproof shell with a bug net.\nPacks to the size of a bottle."
+    mine.get_by_label("Description", exact=True).fill(my_text)
+    with mine.expect_response(lambda r: r.request.method == "POST") as answer:
+        mine.get_by_role("button", name="Save changes").click()
+    assert answer.value.status == 409
+    expect(heading(mine)).to_have_text("Someone else saved first")
+    expect(mine.locator("#saved-heading + dl + .description")).to_have_text(
+        "Waterproof, breathable shell."
+    )
+    expect(mine.get_by_label("Description", exact=True)).to_have_value(my_text)
+    expect(mine.get_by_label("Name", exact=True)).to_have_value(name)
+
+    mine.get_by_role("button", name="Save my version instead").click()
+    expect(flash(mine)).to_contain_text("Saved your changes")
+    expect(mine.locator(".description")).to_have_text(my_text)
+
+
+def test_form_with_errors_keeps_what_was_typed(new_context):
+    page = new_context(as_member="owner").new_page()
+    page.goto("/catalog/new")
+    description = "A second match ball, for the away kit."
+
+    # The browser checks what it can before sending: an empty name never leaves the page.
+    fill_item(page, "", "Soccer", description)
+    page.get_by_role("button", name="Add item").click()
+    assert page.url.endswith("/catalog/new")
+    assert page.get_by_label("Name", exact=True).evaluate("field => field.validity.valueMissing")
+
+    # The server checks the rest: the name is taken in this category.
+    page.get_by_label("Name", exact=True).fill("Match Ball")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add item").click()
+    assert answer.value.status == 422
+    name = page.get_by_label("Name", exact=True)
+    expect(name).to_have_value("Match Ball")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#name-error")).to_contain_text("Match Ball")
+    expect(page.get_by_label("Description", exact=True)).to_have_value(description)
+    expect(page.get_by_label("Category", exact=True).locator("option:checked")).to_have_text(
+        "Soccer"
+    )
+
+
+def test_forms_work_without_javascript(new_context, oidc_provider):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto("/catalog/running/")
+    sign_in(page, oidc_provider, "no-script")
+    expect(heading(page)).to_have_text("Running")
+
+    name = unique("Reflective Vest")
+    page.get_by_role("link", name="Add an item here").click()
+    fill_item(page, name, "Running", "Mesh vest with reflective bands.")
+    page.get_by_role("button", name="Add item").click()
+    expect(flash(page)).to_have_text(f"Added “{name}” to Running.")
+
+    page.get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Delete item").click()
+    expect(flash(page)).to_have_text(f"Deleted “{name}”.")
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
