@@ -53,19 +53,30 @@ class QueryCounter:
             self.db.engine.dispose()
 
 
+class DownloadError(Exception):
+    """A download that broke off; says how far it got."""
+
+
 def download(port: int, path: str, timeout: float = 300) -> tuple[int, float, int]:
     """Download ``path`` whole; return (status, seconds to the last byte, bytes)."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    size = 0
+    size, status = 0, None
     try:
         conn.request("GET", path, headers=PROXY_HEADERS)
         response = conn.getresponse()
+        status = response.status
         while chunk := response.read(1 << 16):
             size += len(chunk)
+    except (OSError, http.client.HTTPException) as exc:
+        took = time.perf_counter() - started
+        raise DownloadError(
+            f"HTTP {status}, broke off after {size / 1e6:.1f} MB and {took:.1f} s:"
+            f" {type(exc).__name__} {exc}".strip()
+        ) from exc
     finally:
         conn.close()
-    return response.status, time.perf_counter() - started, size
+    return status, time.perf_counter() - started, size
 
 
 def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: float) -> dict:
@@ -85,6 +96,7 @@ def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: 
     sizes = {name: [] for name in servers}
     statuses = {name: [] for name in servers}
     errors = dict.fromkeys(servers, 0)
+    broke = dict.fromkeys(servers, "")
     slow = set()
     first = next(iter(servers))
     for n in range(rounds + 1):
@@ -95,8 +107,9 @@ def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: 
                 continue
             try:
                 status, seconds, size = download(server.port, path, timeout=budget + 60)
-            except (OSError, http.client.HTTPException):
+            except DownloadError as exc:
                 errors[name] += 1
+                broke[name] = str(exc)
                 slow.add(name)
                 continue
             statuses[name].append(status)
@@ -123,6 +136,7 @@ def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: 
             "bytes": max(sizes[name]) if sizes[name] else None,
             "non_2xx": sum(1 for s in statuses[name] if not 200 <= s < 300),
             "errors": errors[name],
+            "error": broke[name],
             "rss_before_mb": round(max(r for r, _ in before[name].values()) / 1024, 1)
             if before[name]
             else None,

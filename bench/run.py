@@ -270,11 +270,17 @@ def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args
             threads=args.threads,
             headers=endpoint.headers,
             script=script,
+            log=run_dir / f"wrk-{app.name}-{endpoint.key}.txt",
         )
 
     def load_hello(seconds):
         return wrk.run(
-            hello.port, "/", seconds=seconds, connections=args.connections, threads=args.threads
+            hello.port,
+            "/",
+            seconds=seconds,
+            connections=args.connections,
+            threads=args.threads,
+            log=run_dir / f"wrk-{hello.name}-{endpoint.key}.txt",
         )
 
     result["rss_before_mb"] = app.max_rss_mb()
@@ -338,8 +344,9 @@ def bench_catalog_json(app: Server, naive: Server | None, counter, args, size: i
     status = outcome["app"]["first_status"]
     if status != 200:
         state = "not available" if status == 404 else "failed"
-        log(f"catalog_json: {state}: HTTP {status}")
-        return {"status": state, "note": f"HTTP {status} (expected 200)"}
+        note = outcome["app"]["error"] or f"HTTP {status} (expected 200)"
+        log(f"catalog_json: {state}: {note}")
+        return {"status": state, "note": note, "app": outcome["app"]}
     outcome["status"] = "ok"
     if naive is None:
         outcome["note"] = f"naive version not run above {args.naive_max:,} items"

@@ -120,8 +120,12 @@ def run(
     headers: dict | None = None,
     script: Path | None = None,
     timeout: str = "5s",
+    log: Path | None = None,
 ) -> Result:
-    """Load ``path`` on the loopback server at ``port`` for ``seconds`` and return the result."""
+    """Load ``path`` on the loopback server at ``port`` for ``seconds``; return the result.
+
+    ``log``, when given, gets wrk's command line and report appended.
+    """
     command = [
         "wrk",
         f"--threads={min(threads, connections)}",
@@ -138,6 +142,9 @@ def run(
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
+    if log is not None:
+        with open(log, "a") as out:
+            out.write(f"$ {' '.join(command)}\n{completed.stdout}{completed.stderr}\n")
     if completed.returncode:
         raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr.strip()}")
     return parse(completed.stdout)
