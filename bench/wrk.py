@@ -63,7 +63,8 @@ def _ms(value: str) -> float:
 
 def parse(output: str) -> Result:
     """Parse the text wrk prints with ``--latency``."""
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    # wrk pads short values ("4.35s ") with a trailing space.
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)", output, re.MULTILINE)
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
     if not (total and rps):

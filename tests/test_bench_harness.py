@@ -29,7 +29,7 @@ def test_wrk_report_is_read_with_units_and_failures():
     extra = (
         "  Socket errors: connect 0, read 3, write 0, timeout 2\n  Non-2xx or 3xx responses: 7\n"
     )
-    result = wrk.parse(WRK_OUTPUT.format(p50="850.00us", p99="1.20s", extra=extra))
+    result = wrk.parse(WRK_OUTPUT.format(p50="850.00us", p99="1.20s ", extra=extra))
     assert result.requests == 13003
     assert result.seconds == 10.01
     assert result.rps == 1299.02
