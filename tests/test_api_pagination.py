@@ -110,3 +110,11 @@ def test_pages_of_a_category_hold_only_its_items(app, client, seeded):
         page = client.get(url).get_json()
         assert {item["category"]["slug"] for item in page["items"]} <= {"hockey"}
         url = page["next"]
+
+
+def test_any_well_formed_cursor_is_a_position(client, seeded):
+    assert client.get("/api/v1/items?cursor=zzzzzzzzzzzz").get_json() == {"items": [], "next": None}
+    first = client.get("/api/v1/items?cursor=0&limit=3").get_json()["items"]
+    assert first == client.get("/api/v1/items?limit=3").get_json()["items"]
+    for cursor in ("ZZ", "a-b", "0123456789abc", ""):
+        assert client.get(f"/api/v1/items?cursor={cursor}").status_code == 422

@@ -7,6 +7,7 @@ queries whatever the catalog's size.
 
 import marshmallow as ma
 from flask import abort, g, request, url_for
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest import abort as abort_with_data
 from sqlalchemy import select
@@ -225,74 +226,73 @@ def create_item(data):
     )
 
 
-@bp.get(ITEM_PATH)
-@bp.arguments(IfNoneMatch, location="headers")
-@bp.response(200, ItemSchema, headers=ETAG_HEADER)
-@bp.alt_response(304, response="NOT_MODIFIED")
-@bp.alt_response(404, response="NOT_FOUND")
-def get_item(headers, item_id):
-    """Show one item."""
-    item = _item(item_id)
-    etag = conditional.item_etag(item.id, item.version)
-    return conditional.not_modified(etag, headers.get("if_none_match")) or (
-        _document(item),
-        {"ETag": etag},
-    )
+@bp.route(ITEM_PATH, endpoint="item")
+class ItemResource(MethodView):
+    """One item. (One URL rule for all its methods: an id out of range is then a plain 404.)"""
 
+    @bp.arguments(IfNoneMatch, location="headers")
+    @bp.response(200, ItemSchema, headers=ETAG_HEADER)
+    @bp.alt_response(304, response="NOT_MODIFIED")
+    @bp.alt_response(404, response="NOT_FOUND")
+    def get(self, headers, item_id):
+        """Show one item."""
+        item = _item(item_id)
+        etag = conditional.item_etag(item.id, item.version)
+        return conditional.not_modified(etag, headers.get("if_none_match")) or (
+            _document(item),
+            {"ETag": etag},
+        )
 
-@bp.patch(ITEM_PATH)
-@token_required
-@bp.doc(**WRITE)
-@bp.arguments(ItemChangeSchema)
-@bp.arguments(IfMatch, location="headers")
-@bp.response(200, ItemSchema, headers=ETAG_HEADER)
-@bp.alt_response(400, response="BAD_REQUEST")
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
-@bp.alt_response(412, response="PRECONDITION_FAILED")
-@bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
-def change_item(data, headers, item_id):
-    """Change an item's name, description or category.
+    @token_required
+    @bp.doc(**WRITE)
+    @bp.arguments(ItemChangeSchema)
+    @bp.arguments(IfMatch, location="headers")
+    @bp.response(200, ItemSchema, headers=ETAG_HEADER)
+    @bp.alt_response(400, response="BAD_REQUEST")
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
+    @bp.alt_response(412, response="PRECONDITION_FAILED")
+    @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @bp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def patch(self, data, headers, item_id):
+        """Change an item's name, description or category.
 
-    Send `If-Match` with the ETag you read to be sure nobody changed it since.
-    """
-    item = _changeable(item_id, headers.get("if_match"))
-    if "category" in data:
-        data["category"] = _category(data["category"])
-    try:
-        changes.change_item(item, item.version, **data)
-    except changes.StaleVersion as exc:
-        abort(412, description=str(exc))
-    except changes.DuplicateName as exc:
-        abort(409, description=str(exc))
-    document = _document(item)
-    db.session.commit()
-    return document, {"ETag": _etag(document)}
+        Send `If-Match` with the ETag you read to be sure nobody changed it since.
+        """
+        item = _changeable(item_id, headers.get("if_match"))
+        if "category" in data:
+            data["category"] = _category(data["category"])
+        try:
+            changes.change_item(item, item.version, **data)
+        except changes.StaleVersion as exc:
+            abort(412, description=str(exc))
+        except changes.DuplicateName as exc:
+            abort(409, description=str(exc))
+        document = _document(item)
+        db.session.commit()
+        return document, {"ETag": _etag(document)}
 
+    @token_required
+    @bp.doc(**WRITE)
+    @bp.arguments(IfMatch, location="headers")
+    @bp.response(204)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.alt_response(403, response="FORBIDDEN")
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.alt_response(412, response="PRECONDITION_FAILED")
+    @bp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def delete(self, headers, item_id):
+        """Delete an item.
 
-@bp.delete(ITEM_PATH)
-@token_required
-@bp.doc(**WRITE)
-@bp.arguments(IfMatch, location="headers")
-@bp.response(204)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(412, response="PRECONDITION_FAILED")
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
-def delete_item(headers, item_id):
-    """Delete an item.
-
-    Send `If-Match` with the ETag you read to be sure nobody changed it since.
-    """
-    item = _changeable(item_id, headers.get("if_match"))
-    try:
-        changes.remove_item(item, item.version)
-    except changes.StaleVersion as exc:
-        abort(412, description=str(exc))
-    db.session.commit()
-    return "", 204
+        Send `If-Match` with the ETag you read to be sure nobody changed it since.
+        """
+        item = _changeable(item_id, headers.get("if_match"))
+        try:
+            changes.remove_item(item, item.version)
+        except changes.StaleVersion as exc:
+            abort(412, description=str(exc))
+        db.session.commit()
+        return "", 204

@@ -5,109 +5,125 @@ Request schemas refuse unknown fields (422). Text must be valid Unicode without
 control characters (PostgreSQL refuses NUL, XML feeds refuse the rest).
 """
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from catalog.api.cursors import CursorError, decode_cursor
+from catalog.api.cursors import CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
 QUERY_MAX = 200
-CURSOR_MAX = 64
-_LINE_BREAKS = {"\t", "\n", "\r"}
+
+# Patterns written for both Python's re and the ECMA-262 dialect of JSON Schema, so that
+# the document says exactly what the code accepts.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+# What str.strip() drops, apart from control characters: a name must hold something else.
+_SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+ONE_LINE = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+NO_CONTROL = rf"^[^{_CONTROL}]+$"
 
 
-def _is_control(c: str) -> bool:
-    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
+class Text(fields.String):
+    """A string checked as it arrives against a length and a pattern, both documented.
 
+    The checks see the raw value, as a validator of the document would; ``strip``
+    and ``unix_newlines`` then tidy what was accepted.
+    """
 
-def text(value: str, *, multiline: bool = False) -> None:
-    """Refuse control characters (tabs and line breaks too, unless ``multiline``) and
-    lone surrogates, which JSON can carry but UTF-8 cannot."""
-    allowed = _LINE_BREAKS if multiline else set()
-    if any(_is_control(c) and c not in allowed for c in value):
-        raise ma.ValidationError(
-            "Remove the control characters."
-            if multiline
-            else "Keep this on one line, without control characters."
-        )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ma.ValidationError("Not valid Unicode text.") from None
-
-
-class Name(fields.String):
-    """An item's name: one line, surrounding spaces dropped, 1 to ``NAME_MAX`` characters."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        text(value)
-        if not value:
-            raise ma.ValidationError("Give the item a name.")
-        return value
-
-
-class Description(fields.String):
-    """Plain text; CRLF line breaks count as one character, like the form's."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")
-        text(value, multiline=True)
-        return value
-
-
-class Slug(fields.String):
-    """A category's slug, as in its page's URL."""
+    def __init__(
+        self,
+        *,
+        pattern: str,
+        message: str,
+        max_length: int,
+        min_length: int = 1,
+        strip: bool = False,
+        unix_newlines: bool = False,
+        metadata: dict | None = None,
+        **kwargs,
+    ):
+        limits = {"pattern": pattern, "maxLength": max_length}
+        if min_length:
+            limits["minLength"] = min_length
+        super().__init__(metadata={**limits, **(metadata or {})}, **kwargs)
+        self.pattern = re.compile(pattern)
+        self.message = message
+        self.max_length = max_length
+        self.min_length = min_length
+        self.strip = strip
+        self.unix_newlines = unix_newlines
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        text(value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ma.ValidationError("Not valid Unicode text.") from None
+        if not self.min_length <= len(value) <= self.max_length:
+            raise ma.ValidationError(
+                f"Give {self.min_length} to {self.max_length} characters."
+                if self.min_length
+                else f"Give at most {self.max_length} characters."
+            )
+        if not self.pattern.fullmatch(value):
+            raise ma.ValidationError(self.message)
+        if self.strip:
+            value = value.strip()
+        if self.unix_newlines:
+            value = value.replace("\r\n", "\n")
         return value
 
 
 class Cursor(fields.String):
     """The opaque ``cursor`` of a ``next`` link, read back as the position it encodes."""
 
+    def __init__(self, **kwargs):
+        metadata = {"pattern": CURSOR_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if len(value) > CURSOR_MAX:
-            raise ma.ValidationError("Not a cursor from a `next` link.")
         try:
             return decode_cursor(value)
         except CursorError as exc:
             raise ma.ValidationError(str(exc)) from None
 
 
-class SearchText(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        text(value)
-        if not value:
-            raise ma.ValidationError("Give at least one word to search for.")
-        return value
-
-
 def _name_field(**kwargs):
-    return Name(
-        validate=validate.Length(max=NAME_MAX),
-        metadata={"description": "Shown as the item's title; unique within its category."},
+    return Text(
+        pattern=ONE_LINE,
+        message="Give a name on one line, without control characters.",
+        max_length=NAME_MAX,
+        strip=True,
+        metadata={
+            "description": "Shown as the item's title; unique within its category. "
+            "Spaces around it are dropped."
+        },
         **kwargs,
     )
 
 
 def _description_field(**kwargs):
-    return Description(
-        validate=validate.Length(max=DESCRIPTION_MAX),
+    return Text(
+        pattern=MULTILINE,
+        message="Remove the control characters (tabs and line breaks may stay).",
+        max_length=DESCRIPTION_MAX,
+        min_length=0,
+        unix_newlines=True,
         metadata={"description": "Plain text; line breaks are kept."},
         **kwargs,
     )
 
 
 def _category_field(**kwargs):
-    return Slug(
-        validate=validate.Length(min=1, max=SLUG_MAX),
+    return Text(
+        pattern=NO_CONTROL,
+        message="No category's slug has control characters.",
+        max_length=SLUG_MAX,
         metadata={"description": "The slug of the item's category.", "example": "soccer"},
         **kwargs,
     )
@@ -143,14 +159,14 @@ class ItemQuerySchema(ma.Schema):
         metadata={"description": "Items per page."},
     )
     cursor = Cursor(
-        metadata={
-            "maxLength": CURSOR_MAX,
-            "description": "Where the page starts: copy it from a `next` link.",
-        },
+        metadata={"description": "Where the page starts: copy it from a `next` link."},
     )
     category = _category_field()
-    q = SearchText(
-        validate=validate.Length(max=QUERY_MAX),
+    q = Text(
+        pattern=ONE_LINE,
+        message="Give at least one word to search for, without control characters.",
+        max_length=QUERY_MAX,
+        strip=True,
         metadata={"description": "Words to find in the name or description (full-text)."},
     )
 
