@@ -1,12 +1,14 @@
 """Sign-in (through the identity provider, or dev sign-in), sign-out, and the account page.
 
-The session cookie holds the user's id and their ``session_generation`` at sign-in.
-Each request loads the user and compares the two: signing out bumps the
-generation, so every copy of an older cookie stops working at once.
+The signed session cookie names a ``UserSession`` row; each request loads the user
+through that row. Signing out deletes the row, so every copy of that cookie stops
+working at once, while the user's other browsers stay signed in; "sign out
+everywhere" deletes all of the user's rows.
 """
 
 import functools
 import logging
+import secrets
 from urllib.parse import urlsplit
 
 import requests
@@ -24,18 +26,20 @@ from flask import (
     url_for,
 )
 from joserfc.errors import JoseError
+from sqlalchemy import delete, select
 
 from catalog import demo, oidc
 from catalog.changes import can_change, is_admin
 from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm
-from catalog.models import User
+from catalog.models import User, UserSession, utcnow
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
+SESSION_ID = "sid"
+# Also in the (signed) cookie so that rate limits can key on the user before it is loaded.
 SESSION_USER = "user_id"
-SESSION_GENERATION = "session_generation"
 SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
 
@@ -98,11 +102,15 @@ def admin_required(view):
 def load_user():
     """Put the signed-in user in ``g.user`` (or None); forget sessions that were ended."""
     g.user = None
-    user_id = session.get(SESSION_USER)
-    if user_id is None or request.endpoint == "static":
+    session_id = session.get(SESSION_ID)
+    if session_id is None or request.endpoint == "static":
         return
-    user = db.session.get(User, user_id)
-    if user is None or user.session_generation != session.get(SESSION_GENERATION):
+    user = db.session.scalar(
+        select(User)
+        .join(User.sessions)
+        .where(UserSession.id == session_id, UserSession.user_id == session.get(SESSION_USER))
+    )
+    if user is None:  # signed out here or elsewhere, or the user is gone
         session.clear()
         return
     g.user = user
@@ -115,15 +123,35 @@ def permissions():
 
 
 def start_session(user: User) -> None:
-    """Begin a fresh session for ``user``: nothing from before sign-in carries over."""
+    """Begin a fresh session for ``user``: nothing from before sign-in carries over.
+
+    Rows of the user's sessions older than the cookie could live are dropped here,
+    so the table holds about one row per browser in use.
+    """
     session.clear()
+    lifetime = current_app.permanent_session_lifetime
+    db.session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.created < utcnow() - lifetime
+        )
+    )
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=session_id, user=user))
+    session[SESSION_ID] = session_id
     session[SESSION_USER] = user.id
-    session[SESSION_GENERATION] = user.session_generation
+
+
+def end_session() -> None:
+    """End this browser's session; a copy of its cookie stops working too."""
+    session_id = session.get(SESSION_ID)
+    if session_id is not None:
+        db.session.execute(delete(UserSession).where(UserSession.id == session_id))
+    session.clear()
 
 
 def end_sessions(user: User) -> None:
     """End every session ``user`` has, on every device, this one included."""
-    user.session_generation = User.session_generation + 1
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     session.clear()
 
 
@@ -235,11 +263,9 @@ def dev_login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out; a copy of this session's cookie no longer works either."""
-    if g.user is not None:
-        end_sessions(g.user)
-        db.session.commit()
-    session.clear()
+    """Sign out of this browser; a copy of this session's cookie no longer works either."""
+    end_session()
+    db.session.commit()
     flash("You have signed out.", "success")
     return redirect(url_for("catalog.index"))
 

@@ -85,10 +85,11 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     picture: Mapped[str | None] = mapped_column(String(2000))
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    # Bumped to end every session of the user ("sign out everywhere").
-    session_generation: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     items: Mapped[list["Item"]] = relationship(back_populates="owner")
+    sessions: Mapped[list["UserSession"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
     api_tokens: Mapped[list["ApiToken"]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -212,3 +213,22 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} of user {self.owner_id}>"
+
+
+class UserSession(Base):
+    """A browser signed in as a user; the cookie names the row, and deleting it signs out.
+
+    The cookie is signed, so its id cannot be forged; the row makes signing out
+    final on the server: a saved copy of the cookie names a row that is gone.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    def __repr__(self) -> str:
+        return f"<UserSession of user {self.user_id}>"

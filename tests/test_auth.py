@@ -10,7 +10,7 @@ from oidc_provider import QUIET_PROVIDER, provider_in_thread
 from sqlalchemy import func, select
 
 from catalog.extensions import db
-from catalog.models import User
+from catalog.models import User, UserSession
 
 pytestmark = QUIET_PROVIDER
 
@@ -304,8 +304,29 @@ def test_sign_out_everywhere_ends_every_session(app, signed_in):
     assert laptop.get("/account").status_code == 302
     assert phone.get("/account").status_code == 302
     assert other_person.get("/account").status_code == 200
-    ada = next(u for u in users(app) if u.subject == "ada")
-    assert ada.session_generation == 2
+    assert session_owners(app) == ["sam"]
+
+
+def test_sign_out_ends_only_this_browsers_session(app, signed_in):
+    laptop, phone = signed_in("ada"), signed_in("ada")
+    saved = laptop.get_cookie("session").value
+    assert session_owners(app) == ["ada", "ada"]
+
+    assert laptop.post("/logout").status_code == 302
+    assert laptop.get("/account").status_code == 302
+    laptop.set_cookie("session", saved)  # a copy of the old cookie is refused too
+    assert laptop.get("/account").status_code == 302
+    assert phone.get("/account").status_code == 200  # the other device stays signed in
+    assert session_owners(app) == ["ada"]
+
+
+def session_owners(app):
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(User.subject).join(User.sessions).order_by(UserSession.created)
+            )
+        )
 
 
 def test_sign_out_is_a_post(client, auth):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
-from catalog.models import Category, Item, User
+from catalog.models import Category, Item, User, UserSession
 
 # Each state-changing route, filled in, with the form data that makes it succeed.
 ROUTES = {
@@ -65,7 +65,7 @@ def snapshot(app):
             ).all(),
             db.session.execute(select(Category.name).order_by(Category.id)).all(),
             db.session.execute(
-                select(User.subject, User.session_generation).order_by(User.id)
+                select(User.subject, UserSession.id).join(User.sessions).order_by(UserSession.id)
             ).all(),
         )
 

@@ -12,7 +12,7 @@ import catalog.dump
 from catalog.cli import seed_demo, seed_synthetic
 from catalog.dump import FORMAT, VERSION, header, snapshot, tables, write_dump
 from catalog.extensions import db
-from catalog.models import ApiToken, Category, Item, User, utcnow
+from catalog.models import ApiToken, Category, Item, User, UserSession, utcnow
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def source(make_app, tmp_path):
         seed_demo()
         seed_synthetic(1_500)
         owner = db.session.scalars(select(User).order_by(User.id)).first()
-        owner.session_generation = 3
+        owner.sessions.append(UserSession(id="a-signed-in-browser"))
         db.session.add(
             ApiToken(
                 owner=owner,
@@ -110,7 +110,7 @@ def test_import_keeps_every_row_as_it_was(source, dump, app, runner):
     assert moved == original
     assert len(moved["items"]) > 1_500
     assert moved["api_tokens"][0]["label"] == "laptop"
-    assert moved["users"][0]["session_generation"] == 3
+    assert moved["user_sessions"][0]["id"] == "a-signed-in-browser"
 
 
 def test_inserts_work_after_import(source, dump, app, runner):
