@@ -20,6 +20,8 @@ bp = Blueprint("search", __name__)
 QUERY_MAX = 200
 PAGES_MAX = 100
 _WORD = re.compile(r"\w+")
+# PostgreSQL refuses NUL in text, and no control character helps a search.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _on_postgresql() -> bool:
@@ -82,7 +84,7 @@ def search_page(q: str, page: int, per_page: int) -> tuple[list, bool]:
 @bp.get("/search")
 def search():
     """Show the items matching ``q``, best matches first, a page at a time."""
-    q = request.args.get("q", "").strip()
+    q = _CONTROL.sub(" ", request.args.get("q", "")).strip()
     if len(q) > QUERY_MAX:
         abort(400, description=f"Search for at most {QUERY_MAX} characters.")
     page = request.args.get("page", 1, type=int)

@@ -141,6 +141,6 @@ def test_api_q_uses_the_same_search(client, gear):
     assert [i["name"] for i in items] == ["Stove"]
 
 
-@pytest.mark.parametrize("query", ["the", "-", '"', "or", "!:*&|"])
+@pytest.mark.parametrize("query", ["the", "-", '"', "or", "!:*&|", "\x00stove", "lamp\x07"])
 def test_odd_queries_are_answered(client, gear, query):
     assert client.get("/search", query_string={"q": query}).status_code == 200
