@@ -164,3 +164,7 @@ def test_token_forms_need_csrf(app, make_app, database_url):
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
     response = client.post("/account/tokens", data={"label": "x", "csrf_token": token})
     assert SECRET.search(response.get_data(as_text=True))
+
+
+def test_revoking_an_id_beyond_the_database_is_404(seeded, signed_in):
+    assert signed_in("ada").post("/account/tokens/99999999999/revoke").status_code == 404
