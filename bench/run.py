@@ -81,6 +81,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="s: a /catalog.json download slower than this is not repeated",
     )
     parser.add_argument(
+        "--drain",
+        type=float,
+        default=float(_env("BENCH_DRAIN", "180")),
+        help="s to wait, after each endpoint, for requests still queued to finish",
+    )
+    parser.add_argument(
         "--profile",
         action=argparse.BooleanOptionalAction,
         default=_env("BENCH_PROFILE", "") not in ("", "0"),
@@ -200,7 +206,23 @@ def bench_size(size: int, args, run_dir: Path, meta: dict) -> dict:
         for endpoint in endpoints:
             if not _wanted(args, endpoint.key):
                 continue
-            measured[endpoint.key] = bench_endpoint(endpoint, app, hello, counter, args, run_dir)
+            try:
+                measured[endpoint.key] = bench_endpoint(
+                    endpoint, app, hello, counter, args, run_dir
+                )
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+                # One endpoint's failure (a timeout, wrk giving up) is a result, not the end.
+                note = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                log(f"{endpoint.key}: failed: {note}")
+                measured[endpoint.key] = {
+                    "title": endpoint.title,
+                    "path": endpoint.shown,
+                    "status": "failed",
+                    "note": note,
+                }
+            # Slow requests still queued from this endpoint must not spill into the next.
+            if not app.wait_idle(args.drain):
+                log(f"{app.name}: still busy {args.drain:g} s after {endpoint.key}")
         if conditional is None and _wanted(args, "conditional"):
             measured["conditional"] = {
                 "title": "conditional GET (304)",
@@ -243,7 +265,12 @@ def find_conditional(app: Server, endpoints: list[Endpoint]) -> tuple[Endpoint |
 def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args, run_dir) -> dict:
     """Measure one endpoint: a warm-up, then rounds of app and hello, back to back."""
     result = {"title": endpoint.title, "path": endpoint.shown}
-    status, _, body = get(app.port, endpoint.path, endpoint.headers)
+    started = time.monotonic()
+    try:
+        status, _, body = get(app.port, endpoint.path, endpoint.headers, timeout=60)
+    except TimeoutError as exc:
+        raise RuntimeError(f"no answer to {endpoint.path} within 60 s") from exc
+    probe_seconds = time.monotonic() - started
     if status != endpoint.expect:
         result["status"] = "not available" if status == 404 else "failed"
         result["note"] = f"HTTP {status} (expected {endpoint.expect})"
@@ -252,8 +279,9 @@ def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args
     result["bytes"] = len(body)
     if counter is not None:
         try:
+            # A slow endpoint gets no warm-up request: first-request costs are lost in it.
             result["query_status"], result["queries"] = counter.count(
-                endpoint.path, endpoint.headers
+                endpoint.path, endpoint.headers, warm=probe_seconds < 1
             )
         except Exception as exc:  # reported, not fatal
             result["queries_note"] = f"in-process request failed: {exc}"

@@ -139,6 +139,27 @@ class Server:
                 )
             time.sleep(0.2)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the server answers its ready path promptly twice in a row.
+
+        Requests queued behind slow ones are served first (the listen queue is FIFO), so
+        two quick answers mean the backlog is gone. Return whether that happened in time.
+        """
+        deadline = time.monotonic() + timeout
+        quick = 0
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            try:
+                get(self.port, self.ready_path, timeout=max(1, deadline - started))
+            except OSError:
+                quick = 0
+                continue
+            quick = quick + 1 if time.monotonic() - started < 0.5 else 0
+            if quick == 2:
+                return True
+            time.sleep(0.2)
+        return False
+
     def stop(self) -> None:
         """Stop the master gracefully, then kill its process group if it lingers."""
         if self.process is None or self.process.poll() is not None:

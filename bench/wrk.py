@@ -73,14 +73,22 @@ def parse(output: str) -> Result:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    connections = re.search(r"threads and (\d+) connections", output)
+    requests = int(total.group(1))
+    errors = sum(int(n) for n in sockets.groups()) if sockets else 0
+    if requests == 0:
+        # Nothing came back in the whole run: wrk reports no timeouts and 0.00us
+        # latencies, but every connection's request is as good as lost.
+        errors += int(connections.group(1)) if connections else 1
+        latency = {}
     return Result(
-        requests=int(total.group(1)),
+        requests=requests,
         seconds=round(_ms(total.group(2) + total.group(3)) / 1000, 2),
         rps=float(rps.group(1)),
         p50=_ms(latency["50"]) if "50" in latency else None,
         p99=_ms(latency["99"]) if "99" in latency else None,
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        errors=errors,
     )
 
 

@@ -44,6 +44,15 @@ def test_wrk_report_without_failures_counts_none():
     assert result.p99 == pytest.approx(31.05)
 
 
+def test_wrk_run_in_which_nothing_came_back_counts_every_connection_as_an_error():
+    output = WRK_OUTPUT.format(p50="0.00us", p99="0.00us", extra="")
+    output = output.replace("13003 requests", "0 requests").replace("1299.02", "0.00")
+    result = wrk.parse(output)
+    assert (result.requests, result.rps) == (0, 0.0)
+    assert result.errors == 16
+    assert (result.p50, result.p99) == (None, None)
+
+
 def test_wrk_report_that_is_not_one_is_refused():
     with pytest.raises(ValueError, match="unexpected wrk output"):
         wrk.parse("unable to connect to 127.0.0.1:1 Connection refused\n")
