@@ -93,7 +93,8 @@ def test_header_has_the_search_box(client, gear):
     page = client.get("/").get_data(as_text=True)
     assert re.search(r'<form role="search" method="get" action="/search">', page)
     kept = client.get("/search?q=stove").get_data(as_text=True)
-    assert 'aria-label="Search items" placeholder="Search items" maxlength="200"\n' in kept
+    assert '<label class="visually-hidden" for="site-search">Search items</label>' in kept
+    assert 'id="site-search" name="q" placeholder="Search items" maxlength="200"\n' in kept
     assert 'value="stove"' in kept
 
 
