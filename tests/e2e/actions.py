@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 # The people who sign in during the browser tests, by their subject at the provider.
 PEOPLE = {
-    "owner": "Priya Raman",
+    "owner": "Priya Venkataraman-Okonkwo",
     "other": "Tom Becker",
     "journey": "Mara Lind",
     "keyboard": "Ines Alves",
@@ -38,7 +38,11 @@ def sign_in(page: Page, provider: Provider, subject: str) -> None:
     page.get_by_role("link", name=re.compile(r"^Sign in with ")).click()
     page.locator("input[name='sub']").fill(subject)
     page.get_by_role("button", name="Authorize").click()
-    expect(flash(page)).to_contain_text(f"Signed in as {name}.")
+    try:
+        expect(flash(page)).to_contain_text(f"Signed in as {name}.")
+    except AssertionError as error:
+        ended = page.locator("main").inner_text() if page.locator("main").count() else ""
+        raise AssertionError(f"signing in as {subject} ended at {page.url}: {ended}") from error
 
 
 def fill_item(page: Page, name: str, category: str | None, description: str) -> None:

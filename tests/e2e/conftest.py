@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 # every category to run to three pages of 20.
 SYNTHETIC_ITEMS = 400
 TIMEOUT_MS = 15_000
+RESULTS = server.ROOT / "test-results"
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -59,7 +60,9 @@ def backend(request) -> str:
 def live_server(backend, chromium, oidc_provider, tmp_path_factory):
     """Serve a seeded catalog with gunicorn; yield its base URL. Fail on any traceback."""
     home = tmp_path_factory.mktemp("e2e-server")
-    log_path = home / "gunicorn.log"
+    # Kept after the run (test-results/ is git-ignored), for a look when a test failed.
+    log_path = RESULTS / "e2e-server.log"
+    RESULTS.mkdir(exist_ok=True)
     with throwaway_postgresql_database("catalog_e2e") as database_url:
         env = server.environment(home, database_url, oidc_provider.issuer)
         server.flask(env, "db", "upgrade")

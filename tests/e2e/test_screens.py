@@ -1,0 +1,113 @@
+"""Every main page at desktop and phone sizes: a screenshot, axe-core, labels, no overflow.
+
+Screenshots go to test-results/screenshots/<page>-<desktop|phone>.png, for people to
+look at; the checks here catch what can be caught without looking.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from oidc_provider import QUIET_PROVIDER
+from playwright.sync_api import Page, expect
+
+from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
+from e2e.actions import add_item, flash, heading, unique
+
+pytestmark = QUIET_PROVIDER
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+TENT = "Four-Season Expedition Tent"
+TENT_TEXT = (
+    "A two-person geodesic tent for winter camps above the tree line.\n"
+    "Four poles, two doors and two vestibules; pitches fly-first in a storm.\n"
+    "Packed: 3.1 kg, 48 × 20 cm."
+)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """How to reach a page, as whom, and what it answers."""
+
+    visit: Callable[[Page, dict], int]
+    title: str
+    member: str | None = None
+    status: int = 200
+
+
+@pytest.fixture(scope="session")
+def items(browser, live_server, members) -> dict[str, str]:
+    """Add the items the pages show, owned by one member; return their paths."""
+    context = browser.new_context(base_url=live_server, storage_state=members.state("owner"))
+    try:
+        page = context.new_page()
+        return {
+            "tent": urlsplit(add_item(page, "Camping", TENT, TENT_TEXT)).path,
+            "stove": urlsplit(
+                add_item(page, "Camping", "Canister Stove", "Folds into its own pot.")
+            ).path,
+        }
+    finally:
+        context.close()
+
+
+def go(path: str) -> Callable[[Page, dict], int]:
+    return lambda page, items: page.goto(path).status
+
+
+def make_conflict(page: Page, items: dict) -> int:
+    """Edit the stove in this tab while another tab saves first; return the answer's status."""
+    edit = f"{items['stove']}edit"
+    page.goto(edit)
+    other = page.context.new_page()
+    other.goto(edit)
+    other.get_by_label("Description", exact=True).fill(f"Folds into its own pot ({unique('v')}).")
+    other.get_by_role("button", name="Save changes").click()
+    expect(flash(other)).to_contain_text("Saved your changes")
+    other.close()
+    page.get_by_label("Description", exact=True).fill(
+        "Folds into its own 750 ml pot; lights with a push button."
+    )
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Save changes").click()
+    return answer.value.status
+
+
+SCREENS = {
+    "home": Screen(go("/"), "Categories"),
+    "category": Screen(go("/catalog/camping/"), "Camping", member="owner"),
+    "item": Screen(lambda page, items: page.goto(items["tent"]).status, TENT, member="owner"),
+    "add-form": Screen(go("/catalog/new?category=camping"), "Add an item", member="owner"),
+    "edit-form": Screen(
+        lambda page, items: page.goto(f"{items['tent']}edit").status, f"Edit {TENT}", "owner"
+    ),
+    "delete-confirmation": Screen(
+        lambda page, items: page.goto(f"{items['tent']}delete").status, f"Delete {TENT}?", "owner"
+    ),
+    "conflict": Screen(make_conflict, "Someone else saved first", "owner", status=409),
+    "account": Screen(go("/account"), "Your account", member="owner"),
+    "search-results": Screen(go("/search?q=helmet"), "Search"),
+    "not-found": Screen(go("/catalog/no-such-category/"), "Not found", status=404),
+    "login": Screen(go("/login?next=/catalog/camping/"), "Sign in"),
+}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("name", SCREENS)
+def test_page_is_usable_and_captured(name, viewport, new_context, items):
+    screen = SCREENS[name]
+    page = new_context(as_member=screen.member, **VIEWPORTS[viewport]).new_page()
+    assert screen.visit(page, items) == screen.status
+    expect(heading(page)).to_have_text(screen.title)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-{viewport}.png", full_page=True)
+
+    assert axe_violations(page) == []
+    assert unlabelled_fields(page) == []
+    assert sideways_overflow(page) == 0
