@@ -66,7 +66,8 @@ class Members:
     """Browser states of signed-in people: each signs in through the provider once.
 
     Tests open new contexts from a saved state instead of signing in again, which
-    keeps the suite fast and well under the sign-in rate limit.
+    keeps the suite fast and under the sign-in rate limit: the whole suite signs in
+    five times (two limited requests each), and the limit is 10 a minute per address.
     """
 
     def __init__(self, browser: Browser, base_url: str, provider: Provider):
