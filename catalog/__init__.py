@@ -11,6 +11,7 @@ from catalog import (
     health,
     limits,
     manage,
+    outages,
     request_log,
     search,
     security,
@@ -31,6 +32,7 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db)
     csrf.init_app(app)
+    outages.init_app(app)
     limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

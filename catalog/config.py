@@ -4,6 +4,9 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEFAULTS = {
     "OIDC_ISSUER": "https://accounts.google.com",
     "OIDC_CLIENT_ID": None,
@@ -20,6 +23,14 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Connections each process may hold; gunicorn's sync workers use one at a time.
     "DATABASE_POOL_SIZE": 5,
+    # Bounded waits, in seconds, all well under gunicorn's 30 s timeout, so that a database
+    # that is down or swamped gives quick 503s rather than workers stuck in a queue:
+    # opening a connection, waiting for a free one in the pool, and one SQL statement.
+    "DATABASE_CONNECT_TIMEOUT": 5,
+    "DATABASE_POOL_TIMEOUT": 5,
+    "DATABASE_STATEMENT_TIMEOUT": 10,
+    # The largest request body, in bytes: a form or an item is a few KiB at most.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
 }
 
 # Variables a deployment may set; each overrides the default of the same name.
@@ -32,9 +43,22 @@ ENVIRONMENT = (
     "CATALOG_ADMINS",
     "REDIS_URL",
     "DATABASE_POOL_SIZE",
+    "DATABASE_CONNECT_TIMEOUT",
+    "DATABASE_POOL_TIMEOUT",
+    "DATABASE_STATEMENT_TIMEOUT",
+    "MAX_CONTENT_LENGTH",
     "FORCE_HTTPS",
     "TRUSTED_PROXIES",
 )
+
+# Whole-number database settings and the least each may be. A statement timeout of 0
+# leaves statements unbounded (the server's or the role's setting applies).
+DATABASE_NUMBERS = {
+    "DATABASE_POOL_SIZE": 1,
+    "DATABASE_CONNECT_TIMEOUT": 1,
+    "DATABASE_POOL_TIMEOUT": 1,
+    "DATABASE_STATEMENT_TIMEOUT": 0,
+}
 
 # gunicorn's rule of thumb, capped: past a few workers memory runs out before CPU does.
 MAX_DEFAULT_WORKERS = 8
@@ -100,6 +124,25 @@ def web_concurrency() -> int:
     return min(2 * (cores or 1) + 1, MAX_DEFAULT_WORKERS)
 
 
+def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict:
+    """Return psycopg's connection arguments: the timeouts, kept apart from the URL's options.
+
+    ``statement_timeout`` (seconds, 0 for none) goes in the startup ``options`` ahead of any
+    the URL already has, so that a ``-c statement_timeout=...`` in DATABASE_URL still wins.
+    """
+    arguments = {"connect_timeout": connect_timeout}
+    options = [f"-c statement_timeout={statement_timeout * 1000}"] if statement_timeout else []
+    try:
+        given = make_url(url).query.get("options")
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL cannot be read: {exc}") from None
+    if given:
+        options.append(given if isinstance(given, str) else " ".join(given))
+    if options:
+        arguments["options"] = " ".join(options)
+    return arguments
+
+
 def configure(app, overrides=None) -> None:
     """Load defaults, then the environment, then ``overrides`` into ``app.config``."""
     app.config.from_mapping(DEFAULTS)
@@ -126,16 +169,25 @@ def configure(app, overrides=None) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         url = sqlite_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    pool_size = count("DATABASE_POOL_SIZE", app.config["DATABASE_POOL_SIZE"], minimum=1)
-    app.config["DATABASE_POOL_SIZE"] = pool_size
+    for name, minimum in DATABASE_NUMBERS.items():
+        app.config[name] = count(name, app.config[name], minimum)
     if url.startswith("postgresql"):
-        # A hard cap per process keeps workers x pool size within the server's connections.
+        # A hard cap per process keeps workers x pool size within the server's connections;
+        # when every connection is busy, a request waits DATABASE_POOL_TIMEOUT at most.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_size": pool_size,
+            "pool_size": app.config["DATABASE_POOL_SIZE"],
             "max_overflow": 0,
-            "connect_args": {"connect_timeout": 10},
+            "pool_timeout": app.config["DATABASE_POOL_TIMEOUT"],
+            "connect_args": connect_args(
+                url,
+                app.config["DATABASE_CONNECT_TIMEOUT"],
+                app.config["DATABASE_STATEMENT_TIMEOUT"],
+            ),
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         }
+    app.config["MAX_CONTENT_LENGTH"] = count(
+        "MAX_CONTENT_LENGTH", app.config["MAX_CONTENT_LENGTH"], minimum=1024
+    )
     app.config["CATALOG_ADMINS"] = admin_emails(app.config["CATALOG_ADMINS"])
     given = overrides or {}
     if "SESSION_COOKIE_SECURE" not in given:

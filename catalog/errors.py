@@ -1,7 +1,7 @@
 """Error pages that share the layout and never show a stack trace; problem+json for the API."""
 
 from flask import current_app, json, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/"
@@ -47,7 +47,7 @@ def render_problem(error: HTTPException, headers=()):
     code = error.code or 500
     problem = {"type": "about:blank", "title": error.name, "status": code}
     errors = validation_errors(error)
-    if code >= 500:
+    if code == 500:  # an unexpected error's own text may say too much
         problem["detail"] = "Something went wrong on our side; it has been logged."
     elif errors:
         fields = " ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -85,6 +85,18 @@ def render_internal_error(error: InternalServerError):
     ), 500
 
 
+def render_too_large(error: RequestEntityTooLarge):
+    """Render a 413 that says how large a request may be (``MAX_CONTENT_LENGTH``)."""
+    if error.description == RequestEntityTooLarge.description:  # werkzeug's generic text
+        limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+        error = RequestEntityTooLarge(
+            description=f"This request is larger than the {limit // 1024} KiB this site "
+            "accepts; nothing was saved. Shorten the text and try again."
+        )
+    return render_error(error)
+
+
 def init_app(app):
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(InternalServerError, render_internal_error)

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.extensions import db
+from catalog.outages import RETRY_AFTER, discard_session
 
 bp = Blueprint("health", __name__)
 
@@ -15,6 +16,10 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        db.session.rollback()
-        return {"status": "unavailable", "database": "unreachable"}, 503, {"Retry-After": "5"}
+        discard_session()
+        return (
+            {"status": "unavailable", "database": "unreachable"},
+            503,
+            {"Retry-After": str(RETRY_AFTER)},
+        )
     return {"status": "ok", "database": "ok"}

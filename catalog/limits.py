@@ -9,7 +9,7 @@ that every process and host counts together; in memory otherwise.
 from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
 
-from catalog import auth, manage, tokens
+from catalog import auth, manage, outages, tokens
 from catalog.api import routes as api_routes
 from catalog.api.bearer import bearer_secret, token_user
 from catalog.extensions import limiter
@@ -32,7 +32,13 @@ def limit_key() -> str:
     """Name who is asking: ``user:<id>`` when known, else ``address:<ip>``."""
     user_id = None
     if bearer_secret() is not None:
-        user = token_user()
+        try:
+            user = token_user()
+        except outages.UNAVAILABLE:
+            # The limiter would swallow this and leave the session broken; roll back so
+            # that the view meets the outage itself and answers 503.
+            outages.discard_session()
+            user = None
         user_id = user.id if user is not None else None
     else:
         user_id = session.get(auth.SESSION_USER)

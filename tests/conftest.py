@@ -20,8 +20,9 @@ from catalog.extensions import db
 from catalog.models import Base
 
 BACKENDS = ["sqlite", "postgresql"]
-# The OpenID Connect provider fixtures (a real provider on a loopback port).
-pytest_plugins = ["oidc_provider"]
+# The OpenID Connect provider fixtures (a real provider on a loopback port), and the fault
+# tests' own PostgreSQL cluster.
+pytest_plugins = ["oidc_provider", "faults"]
 _postgresql_passed = 0
 
 
