@@ -47,7 +47,7 @@ def _flush(duplicate_message: str) -> None:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        if _is_unique_violation(exc):
+        if is_unique_violation(exc):
             raise DuplicateName(duplicate_message) from exc
         raise
     except StaleDataError as exc:
@@ -55,7 +55,8 @@ def _flush(duplicate_message: str) -> None:
         raise StaleVersion("Someone else changed this while you were editing it.") from exc
 
 
-def _is_unique_violation(exc: IntegrityError) -> bool:
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Tell whether ``exc`` is a unique constraint's refusal, on PostgreSQL or SQLite."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate is not None:  # PostgreSQL
         return sqlstate == "23505"

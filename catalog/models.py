@@ -3,11 +3,13 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     event,
@@ -24,6 +26,7 @@ SLUG_MAX = 100
 DESCRIPTION_MAX = 2000
 CATEGORY_DESCRIPTION_MAX = 500
 TOKEN_LABEL_MAX = 100
+IDEMPOTENCY_KEY_MAX = 255
 
 
 def utcnow() -> datetime:
@@ -232,3 +235,50 @@ class UserSession(Base):
 
     def __repr__(self) -> str:
         return f"<UserSession of user {self.user_id}>"
+
+
+class IdempotencyKey(Base):
+    """An API create sent with an ``Idempotency-Key``, and the answer it got.
+
+    A retry with the same key (same user) gets this answer again instead of making a
+    second item. The row goes in before the item, in the same transaction, and the
+    unique (user, key) pair makes a concurrent retry wait for it: both rows exist, or
+    neither does.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "client_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The Idempotency-Key header as the client sent it.
+    client_key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
+    # Hex SHA-256 of the request as parsed: the same key sent with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # The answer; empty only until the request that made the row commits it.
+    status: Mapped[int | None]
+    headers: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<IdempotencyKey {self.client_key!r} of user {self.user_id}>"
+
+
+def _sqlite_length_checks() -> None:
+    """Give each length-limited text column a CHECK, on SQLite only.
+
+    PostgreSQL enforces VARCHAR lengths itself; SQLite ignores them, so there a CHECK
+    refuses what the forms and the API would, should anything get past them.
+    """
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, String) and column.type.length:
+                check = CheckConstraint(
+                    f"length({column.name}) <= {column.type.length}",
+                    name=f"{column.name}_length",
+                )
+                table.append_constraint(check.ddl_if(dialect="sqlite"))
+
+
+_sqlite_length_checks()

@@ -58,9 +58,31 @@ def run_migrations_offline():
 def run_migrations_online():
     """Run the migrations against the app's database in one transaction."""
     with db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=db.metadata, **configure_args())
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it, dropping the original and renaming
+            # the copy; SQLite refuses to drop a table that other rows refer to while it
+            # enforces foreign keys. The pragma only takes effect outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection, target_metadata=db.metadata, **configure_args()
+            )
+            with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # DATABASE_STATEMENT_TIMEOUT bounds requests; a migration may rewrite
+                    # or index a large table and must not be cut off halfway.
+                    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from catalog import changes
-from catalog.api import conditional
+from catalog.api import conditional, idempotency
 from catalog.api.bearer import token_required, token_user
 from catalog.api.cursors import encode_cursor
 from catalog.api.schemas import (
@@ -192,6 +192,7 @@ def list_items(query, headers):
 @token_required
 @bp.doc(**WRITE)
 @bp.arguments(ItemCreateSchema)
+@bp.arguments(idempotency.IdempotencyKeyHeader, location="headers")
 @bp.response(
     201,
     ItemSchema,
@@ -202,28 +203,42 @@ def list_items(query, headers):
             "schema": {"type": "string"},
             "required": True,
         },
+        **idempotency.REPLAYED_HEADER,
     },
 )
 @bp.alt_response(400, response="BAD_REQUEST")
 @bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
+@bp.alt_response(
+    409,
+    response="CONFLICT",
+    description="The category has an item of that name, or a request with the same "
+    "`Idempotency-Key` is still being processed.",
+)
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-def create_item(data):
-    """Add an item, owned by the token's owner."""
+def create_item(data, headers):
+    """Add an item, owned by the token's owner.
+
+    Send an `Idempotency-Key` to make retrying safe: a retry with the same key and
+    body gets the first answer again (with `Idempotent-Replayed: true`), not a
+    second item.
+    """
+    key = headers.get("idempotency_key")
+    if key is not None:
+        stored = idempotency.claim(g.api_user, key, data)
+        if stored is not None:
+            return stored
     category = _category(data["category"])
     try:
         item = changes.add_item(g.api_user, category, data["name"], data["description"])
     except changes.DuplicateName as exc:
         abort(409, description=str(exc))
     document = _document(item)
+    answer = {"Location": document["api_url"], "ETag": _etag(document)}
+    idempotency.remember(document, 201, answer)
     db.session.commit()
-    return (
-        document,
-        201,
-        {"Location": document["api_url"], "ETag": _etag(document)},
-    )
+    return document, 201, answer
 
 
 @bp.route(ITEM_PATH, endpoint="item")

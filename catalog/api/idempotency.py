@@ -1,0 +1,147 @@
+"""``Idempotency-Key`` on API creates: a retry gets the first answer, not a second item.
+
+The key's row goes in first, in the create's own transaction, and is committed with
+the item. A retry arriving after that commit finds the row and gets its answer
+again. A retry arriving while the first attempt still runs is held by the unique
+(user, key) index (PostgreSQL makes the insert wait; on SQLite the writer's lock
+does) until the first attempt ends, and then finds the row. When the first attempt
+fails, its rollback takes the row away too, and the retry runs afresh: only
+successful creates are remembered, so retrying after a 4xx or a 503 is always safe.
+
+Keys belong to the user whose token sent them, and are kept for ``LIFETIME``; a
+user's expired keys are deleted when they claim a new one.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+
+import marshmallow as ma
+from flask import abort, g, request
+from flask_smorest import abort as abort_with_data
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from catalog.api.schemas import Text
+from catalog.changes import is_unique_violation
+from catalog.extensions import db
+from catalog.models import IDEMPOTENCY_KEY_MAX, IdempotencyKey, User, utcnow
+
+HEADER = "Idempotency-Key"
+# Set on an answer that was stored earlier and is sent again.
+REPLAYED = "Idempotent-Replayed"
+LIFETIME = timedelta(hours=24)
+# Printable ASCII without spaces: a UUID, a random token, or a quoted string all fit.
+KEY_PATTERN = r"^[!-~]+$"
+
+REPLAYED_HEADER = {
+    REPLAYED: {
+        "description": "`true` when this is the stored answer to an earlier request "
+        "with the same `Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+class IdempotencyKeyHeader(ma.Schema):
+    idempotency_key = Text(
+        data_key=HEADER,
+        pattern=KEY_PATTERN,
+        message="Give 1 to 255 printable ASCII characters without spaces, such as a UUID.",
+        max_length=IDEMPOTENCY_KEY_MAX,
+        metadata={
+            "description": "Any unique value (a UUID is good). Retry a create with the same "
+            "key and body, and if the first attempt got through you get its answer again "
+            "instead of a second item; the same key with another body is 422. Keys are "
+            "yours alone and kept for 24 hours."
+        },
+    )
+
+
+def fingerprint(data: dict) -> str:
+    """Return the hex SHA-256 of this request: method, path and its body as parsed."""
+    canonical = json.dumps(
+        {"method": request.method, "path": request.path, "body": data},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _live(user_id: int, key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.client_key == key,
+            IdempotencyKey.created >= utcnow() - LIFETIME,
+        )
+    )
+
+
+def _in_progress():
+    abort(
+        409,
+        description="A request with this Idempotency-Key is still being processed; "
+        "retry in a moment to get its answer.",
+    )
+
+
+def _replay(row: IdempotencyKey, print_: str):
+    """Return the stored answer as a view's return value, if ``row`` is for this request."""
+    if row.fingerprint != print_:
+        abort_with_data(
+            422,
+            messages={
+                "headers": {
+                    HEADER: [
+                        "This key was already used with a different request; "
+                        "use a new key for a new item."
+                    ]
+                }
+            },
+        )
+    if row.status is None:
+        _in_progress()
+    return json.loads(row.body), row.status, {**json.loads(row.headers), REPLAYED: "true"}
+
+
+def claim(user: User, key: str, data: dict):
+    """Claim ``key`` for this create, or return the stored answer to send instead.
+
+    Returns None when the caller should go ahead: the claim is flushed in the
+    current transaction, and ``remember`` fills in its answer before the commit.
+    """
+    print_ = fingerprint(data)
+    user_id = user.id
+    row = _live(user_id, key)
+    if row is not None:
+        return _replay(row, print_)
+    db.session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.created < utcnow() - LIFETIME
+        )
+    )
+    claimed = IdempotencyKey(user_id=user_id, client_key=key, fingerprint=print_)
+    db.session.add(claimed)
+    try:
+        db.session.flush()  # waits here while another request holds the same key
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_unique_violation(exc):
+            raise
+        row = _live(user_id, key)
+        if row is None:  # that request's row is not visible: it is still at work
+            _in_progress()
+        return _replay(row, print_)
+    g.idempotency_claim = claimed
+    return None
+
+
+def remember(body: dict, status: int, headers: dict) -> None:
+    """Store the answer on this request's claim, if it made one; the caller commits."""
+    claimed = g.pop("idempotency_claim", None)
+    if claimed is not None:
+        claimed.status = status
+        claimed.body = json.dumps(body, ensure_ascii=False)
+        claimed.headers = json.dumps(headers)

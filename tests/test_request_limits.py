@@ -1,0 +1,258 @@
+"""Limits on what a request may carry: body size (413), text lengths down to the database,
+and refused changes that leave nothing behind.
+"""
+
+import re
+
+import pytest
+from api_data import seed_api_catalog
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import CheckConstraint, inspect, select, text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from catalog.changes import add_category
+from catalog.cli import seed_demo
+from catalog.demo import DEMO_ISSUER
+from catalog.extensions import db
+from catalog.models import NAME_MAX, Base, Category, Item, User
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def seeded(app):
+    return seed_api_catalog(app)
+
+
+def item_row(app, item_id):
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        return (item.name, item.description, item.category_id, item.version)
+
+
+# Body size
+
+
+def test_a_form_over_the_body_limit_is_a_413_page(app, seeded, signed_in):
+    ada = signed_in("ada")
+    response = ada.post(
+        "/catalog/new",
+        data={
+            "name": "Big",
+            "category": str(seeded.categories["soccer"]),
+            "description": "x" * 70_000,
+        },
+    )
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "larger than the 64 KiB this site accepts" in response.text
+    with app.app_context():
+        assert db.session.scalar(select(Item).where(Item.name == "Big")) is None
+
+
+def test_the_body_limit_is_a_setting(app, seeded, signed_in):
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    ada = signed_in("ada")
+    response = ada.post(
+        "/catalog/new",
+        data={
+            "name": "Medium",
+            "category": str(seeded.categories["soccer"]),
+            "description": "x" * 2_100,
+        },
+    )
+    assert response.status_code == 422  # under 4 KiB: read, and refused by the form's limit
+    response = ada.post(
+        "/catalog/new",
+        data={
+            "name": "Medium",
+            "category": str(seeded.categories["soccer"]),
+            "description": "x" * 5_000,
+        },
+    )
+    assert response.status_code == 413
+    assert "larger than the 4 KiB" in response.text
+
+
+def test_an_api_body_over_the_limit_is_a_413_problem(client, seeded):
+    response = client.post(
+        "/api/v1/items",
+        data=b'{"name": "' + b"x" * 100_000 + b'"}',
+        headers={**seeded.bearer("ada"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["status"] == 413
+
+
+# Text lengths, enforced by the database itself
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "limit"),
+    [
+        (Item, "name", NAME_MAX),
+        (Item, "description", 2000),
+        (Item, "slug", 100),
+        (Category, "name", NAME_MAX),
+        (Category, "description", 500),
+        (User, "name", 200),
+    ],
+)
+def test_the_database_refuses_text_over_its_length(app, model, field, limit):
+    """Should anything get past the forms and the API, the database says no itself."""
+    with app.app_context():
+        owner = User(issuer=DEMO_ISSUER, subject="ada", email="ada@example.com", name="Ada")
+        category = add_category("Soccer")
+        rows = {
+            Item: lambda **kw: Item(
+                owner=owner, category=category, **{"name": "n", "slug": "n", **kw}
+            ),
+            Category: lambda **kw: Category(**{"name": "c", "slug": "c", **kw}),
+            User: lambda **kw: User(
+                issuer=DEMO_ISSUER, subject="x", email="x@example.com", **{"name": "x", **kw}
+            ),
+        }
+        db.session.add(owner)
+        db.session.flush()
+        db.session.add(rows[model](**{field: "y" * limit}))
+        db.session.flush()  # exactly at the limit: fine
+        db.session.rollback()
+
+        db.session.add(owner)
+        category = add_category("Soccer")
+        db.session.add(rows[model](**{field: "é" * (limit + 1)}))
+        # PostgreSQL: VARCHAR(n) raises "value too long"; SQLite: the CHECK constraint.
+        with pytest.raises((DataError, IntegrityError)):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_sqlites_length_checks_match_the_models(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'checks.sqlite'}")
+    with app.app_context():
+        upgrade()
+        inspector = inspect(db.engine)
+        for table in Base.metadata.sorted_tables:
+            declared = {
+                c.name: re.sub(r"\s+", "", str(c.sqltext))
+                for c in table.constraints
+                if isinstance(c, CheckConstraint)
+            }
+            found = {
+                c["name"]: re.sub(r"\s+", "", c["sqltext"])
+                for c in inspector.get_check_constraints(table.name)
+            }
+            assert found == declared, table.name
+            lengths = {c.name for c in table.columns if getattr(c.type, "length", None)}
+            assert {f"ck_{table.name}_{n}_length" for n in lengths} == set(declared)
+
+
+def test_postgresql_has_no_extra_checks(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's checks are tested above")
+        inspector = inspect(db.engine)
+        for table in Base.metadata.sorted_tables:
+            assert inspector.get_check_constraints(table.name) == [], table.name
+
+
+def sqlite_at_0003(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with app.app_context():
+        upgrade(revision="0003")
+        seed_demo()
+    return app
+
+
+def everything(app) -> dict:
+    with app.app_context():
+        return {
+            name: db.session.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all()
+            for name in ("users", "categories", "items", "api_tokens", "user_sessions")
+        }
+
+
+def test_0004_upgrades_a_populated_sqlite_database_and_back(make_app, tmp_path):
+    """Rebuilding tables that others refer to must keep every row and every reference."""
+    app = sqlite_at_0003(make_app, tmp_path)
+    before = everything(app)
+    assert before["items"]
+    with app.app_context():
+        upgrade()
+    assert everything(app) == before
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert db.session.execute(text("PRAGMA foreign_key_check")).all() == []
+        # The rebuilt tables still enforce their foreign keys.
+        with pytest.raises(IntegrityError):
+            db.session.execute(text("UPDATE items SET category_id = 999999"))
+        db.session.rollback()
+        downgrade(revision="0003")
+    assert everything(app) == before
+
+
+def test_0004_refuses_rows_already_too_long_with_a_message(make_app, tmp_path, capsys):
+    app = sqlite_at_0003(make_app, tmp_path)
+    with app.app_context():
+        db.session.execute(text("UPDATE items SET name = :long WHERE id = 1"), {"long": "z" * 81})
+        db.session.commit()
+        with pytest.raises(SystemExit):  # as `flask db upgrade` stops, with the message
+            upgrade()
+        # Alembic's logging configuration prints it to standard error.
+        assert (
+            "Error: 1 row(s) of items have a name longer than 80 characters: "
+            "shorten them, then upgrade again"
+        ) in capsys.readouterr().err
+        # Nothing was rebuilt or lost: the upgrade can run once the row is fixed.
+        db.session.execute(text("UPDATE items SET name = 'Fixed' WHERE id = 1"))
+        db.session.commit()
+        try:
+            upgrade()
+        except OperationalError as exc:  # SQLite commits DDL as it goes: the new table exists
+            pytest.fail(f"the upgrade did not run again after the fix: {exc}")
+        assert db.session.scalar(select(Item.name).where(Item.id == 1)) == "Fixed"
+
+
+# Refused changes are never half-applied
+
+
+def test_a_patch_with_one_bad_field_changes_nothing(app, client, seeded):
+    item_id = seeded.items["ball"]
+    before = item_row(app, item_id)
+    response = client.patch(
+        f"/api/v1/items/{item_id}",
+        json={"name": "Renamed", "description": "bad\x00text"},
+        headers=seeded.bearer("ada"),
+    )
+    assert response.status_code == 422
+    assert item_row(app, item_id) == before
+
+
+def test_a_patch_the_database_refuses_changes_nothing(app, client, seeded):
+    """The name collides only when flushed; the description must not be saved either."""
+    item_id = seeded.items["stick"]
+    before = item_row(app, item_id)
+    response = client.patch(
+        f"/api/v1/items/{item_id}",
+        json={"name": "Match Ball", "category": "soccer", "description": "Moved."},
+        headers=seeded.bearer("sam"),
+    )
+    assert response.status_code == 409
+    assert item_row(app, item_id) == before
+
+
+def test_a_form_with_one_bad_field_changes_nothing(app, seeded, signed_in):
+    item_id = seeded.items["ball"]
+    before = item_row(app, item_id)
+    response = signed_in("ada").post(
+        "/catalog/soccer/match-ball/edit",
+        data={
+            "name": "Renamed",
+            "category": str(seeded.categories["soccer"]),
+            "description": "x" * 2001,
+            "version": "1",
+        },
+    )
+    assert response.status_code == 422
+    assert item_row(app, item_id) == before
