@@ -11,10 +11,15 @@ from catalog.models import Category, Item
 bp = Blueprint("catalog", __name__)
 
 
+def storable(text: str) -> bool:
+    """Tell whether ``text`` can be compared in SQL: PostgreSQL text cannot hold NUL."""
+    return "\x00" not in text
+
+
 def get_category(slug: str) -> Category:
     """Return the category with ``slug`` or abort with 404."""
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
-    if category is None:
+    category = storable(slug) and db.session.scalar(select(Category).where(Category.slug == slug))
+    if not category:
         abort(404, description="There is no such category.")
     return category
 
@@ -25,14 +30,14 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
     With ``check_owner``, abort with 403 unless the signed-in user may change the
     item (its owner or an admin); every edit and delete starts here.
     """
-    item = db.session.scalar(
+    item = storable(category_slug + item_slug) and db.session.scalar(
         select(Item)
         .join(Item.category)
         .join(Item.owner)
         .options(contains_eager(Item.category), contains_eager(Item.owner))
         .where(Category.slug == category_slug, Item.slug == item_slug)
     )
-    if item is None:
+    if not item:
         abort(404, description="There is no such item in this category.")
     if check_owner and not can_change(g.user, item):
         abort(403, description="Only the person who added this item, or an admin, can change it.")
@@ -74,6 +79,8 @@ def category(category_slug):
     per_page = current_app.config["ITEMS_PER_PAGE"]
     after = request.args.get("after", type=str)
     before = request.args.get("before", type=str)
+    if not storable((after or "") + (before or "")):
+        abort(400, description="That page link is damaged; start from the first page.")
 
     query = select(Item.name, Item.slug, Item.updated).where(Item.category_id == category.id)
     if before is not None:

@@ -143,3 +143,19 @@ def test_page_query_count_is_bounded(client, big, count_queries, url, bound):
         response = client.get(url)
     assert response.status_code == 200
     assert len(queries) <= bound, "\n\n".join(queries)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/catalog/%00/", 404),
+        ("/catalog/soccer/%00/", 404),
+        ("/catalog/%00/match-ball/", 404),
+        ("/catalog/soccer/?after=%00", 400),
+        ("/catalog/soccer/?before=a%00b", 400),
+    ],
+)
+def test_nul_in_a_url_is_a_client_error(client, demo, url, status):
+    response = client.get(url)
+    assert response.status_code == status
+    assert "Back to the catalog" in response.get_data(as_text=True)
