@@ -79,8 +79,8 @@ def download(port: int, path: str, timeout: float = 300) -> tuple[int, float, in
     return status, time.perf_counter() - started, size
 
 
-def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: float) -> dict:
-    """Download ``path`` whole from each server in turn, a warm-up and then ``rounds`` times.
+def download_rounds(targets: dict[str, tuple[Server, str]], rounds: int, budget: float) -> dict:
+    """Download each target (a server and a path) whole in turn: a warm-up, then ``rounds``.
 
     When the first server's warm-up is not a 200, nothing more is downloaded.
 
@@ -88,6 +88,7 @@ def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: 
     reported is the most any worker gained over what it held before, warm-up included.
     A server whose single download takes longer than ``budget`` seconds is not asked again.
     """
+    servers = {name: server for name, (server, _) in targets.items()}
     before, reset = {}, {}
     for name, server in servers.items():
         reset[name] = all(reset_peak(pid) for pid in server.worker_pids())
@@ -106,6 +107,7 @@ def download_rounds(servers: dict[str, Server], path: str, rounds: int, budget: 
             if name in slow:
                 continue
             try:
+                path = targets[name][1]
                 status, seconds, size = download(server.port, path, timeout=budget + 60)
             except DownloadError as exc:
                 errors[name] += 1

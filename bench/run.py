@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from bench import endpoints as endpoints_module
-from bench import load, measure, profiling, report, wrk
+from bench import load, measure, naive_catalog_json, profiling, report, wrk
 from bench.endpoints import Endpoint
 from bench.servers import PRODUCTION_CONFIG, Server, get
 
@@ -179,7 +179,7 @@ def bench_size(size: int, args, run_dir: Path, meta: dict) -> dict:
             naive = Server(
                 f"naive-{label}",
                 "bench.naive_catalog_json:create_app()",
-                {"DATABASE_URL": url},
+                {"DATABASE_URL": url, "SECRET_KEY": secret},
                 args.workers,
                 run_dir,
                 ready="/healthz",
@@ -363,12 +363,12 @@ def _summarise(rounds: list[dict], warm_app, warm_hello) -> dict:
 def bench_catalog_json(app: Server, naive: Server | None, counter, args, size: int) -> dict:
     """Time whole downloads of /catalog.json from the app and from the naive version."""
     path = "/catalog.json"
-    servers = {"app": app}
+    targets = {"app": (app, path)}
     if naive is not None:
-        servers["naive"] = naive
+        targets["naive"] = (naive, naive_catalog_json.PATH)
     # The app's warm-up download doubles as the probe, so no request runs before the
     # workers' memory is read.
-    outcome = measure.download_rounds(servers, path, args.rounds, args.download_budget)
+    outcome = measure.download_rounds(targets, args.rounds, args.download_budget)
     status = outcome["app"]["first_status"]
     if status != 200:
         state = "not available" if status == 404 else "failed"
