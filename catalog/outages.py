@@ -70,6 +70,22 @@ def database_unavailable(error: SQLAlchemyError):
     return render_error(ServiceUnavailable(description=MESSAGE, retry_after=RETRY_AFTER))
 
 
+def release_session(error: BaseException | None) -> None:
+    """End the request's transaction, even if the database went away after it answered.
+
+    A request can read everything it needs and render its page, and then find its
+    connection gone when the transaction is rolled back at the end; the answer is
+    fine, so the lost connection is dropped (SQLAlchemy invalidates it) instead of
+    turning that answer into a 500.
+    """
+    if not db.session.registry.has():
+        return
+    try:
+        db.session.close()
+    except UNAVAILABLE as lost:
+        log.warning("database connection lost at the end of a request: %s", reason(lost))
+
+
 def keep_retry_after(response):
     """Say when to retry the database, not when a rate limit's window ends.
 
@@ -82,11 +98,13 @@ def keep_retry_after(response):
 
 
 def init_app(app):
-    """Register the 503 answers; call before ``limits.init_app``.
+    """Register the 503 answers; call after ``db.init_app`` and before ``limits.init_app``.
 
-    Flask runs ``after_request`` functions last-registered first, so registering
-    here first makes ``keep_retry_after`` run after the limiter's headers.
+    Flask runs ``after_request`` and teardown functions last-registered first:
+    registered here, ``keep_retry_after`` runs after the limiter's headers, and
+    ``release_session`` before Flask-SQLAlchemy's teardown (``db.init_app``, earlier).
     """
     for error in UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
     app.after_request(keep_retry_after)
+    app.teardown_appcontext(release_session)
