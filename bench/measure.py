@@ -54,7 +54,11 @@ class QueryCounter:
 
 
 class DownloadError(Exception):
-    """A download that broke off; says how far it got."""
+    """A download that broke off; says how far it got, and after how many seconds."""
+
+    def __init__(self, message: str, seconds: float):
+        super().__init__(message)
+        self.seconds = seconds
 
 
 def download(port: int, path: str, timeout: float = 300) -> tuple[int, float, int]:
@@ -72,7 +76,8 @@ def download(port: int, path: str, timeout: float = 300) -> tuple[int, float, in
         took = time.perf_counter() - started
         raise DownloadError(
             f"HTTP {status}, broke off after {size / 1e6:.1f} MB and {took:.1f} s:"
-            f" {type(exc).__name__} {exc}".strip()
+            f" {type(exc).__name__} {exc}".strip(),
+            took,
         ) from exc
     finally:
         conn.close()
@@ -98,6 +103,7 @@ def download_rounds(targets: dict[str, tuple[Server, str]], rounds: int, budget:
     statuses = {name: [] for name in servers}
     errors = dict.fromkeys(servers, 0)
     broke = dict.fromkeys(servers, "")
+    broke_after = dict.fromkeys(servers)
     slow = set()
     first = next(iter(servers))
     for n in range(rounds + 1):
@@ -112,6 +118,7 @@ def download_rounds(targets: dict[str, tuple[Server, str]], rounds: int, budget:
             except DownloadError as exc:
                 errors[name] += 1
                 broke[name] = str(exc)
+                broke_after[name] = round(exc.seconds, 3)
                 slow.add(name)
                 continue
             statuses[name].append(status)
@@ -139,6 +146,7 @@ def download_rounds(targets: dict[str, tuple[Server, str]], rounds: int, budget:
             "non_2xx": sum(1 for s in statuses[name] if not 200 <= s < 300),
             "errors": errors[name],
             "error": broke[name],
+            "broke_after_seconds": broke_after[name],
             "rss_before_mb": round(max(r for r, _ in before[name].values()) / 1024, 1)
             if before[name]
             else None,

@@ -146,14 +146,22 @@ def targets(results) -> list[tuple[str, str, str, str]]:
             )
         )
         speedup = json_data.get("speedup")
-        rows.append(
-            (
-                speed_name,
-                f"≥ {JSON_SPEEDUP}×",
-                _num(speedup, 2, "×"),
-                _verdict(speedup is not None and speedup >= JSON_SPEEDUP),
+        at_least = json_data.get("speedup_at_least")
+        if speedup is None and at_least is not None:
+            naive = json_data["naive"]
+            measured = f"≥ {at_least:.2f}× (naive broke off after {naive['broke_after_seconds']} s)"
+            rows.append(
+                (speed_name, f"≥ {JSON_SPEEDUP}×", measured, _verdict(at_least >= JSON_SPEEDUP))
             )
-        )
+        else:
+            rows.append(
+                (
+                    speed_name,
+                    f"≥ {JSON_SPEEDUP}×",
+                    _num(speedup, 2, "×"),
+                    _verdict(speedup is not None and speedup >= JSON_SPEEDUP),
+                )
+            )
 
     bad = failures(results)
     rows.append(
@@ -179,12 +187,11 @@ def failures(results) -> list[str]:
                 if bad:
                     who = f"hello beside {key}" if side else key
                     lines.append(f"{size:,} {who}: {bad}")
-        json_data = data.get("catalog_json") or {}
-        for side in ("app", "naive"):
-            found = json_data.get(side) or {}
-            bad = (found.get("non_2xx") or 0) + (found.get("errors") or 0)
-            if bad:
-                lines.append(f"{size:,} catalog.json ({side}): {bad}")
+        # The naive /catalog.json is a yardstick, not the app: its failures show in its row.
+        found = (data.get("catalog_json") or {}).get("app") or {}
+        bad = (found.get("non_2xx") or 0) + (found.get("errors") or 0)
+        if bad:
+            lines.append(f"{size:,} catalog.json: {bad}")
     return lines
 
 
@@ -386,6 +393,9 @@ def _catalog_json(found: dict | None) -> list[str]:
     out.append("")
     if found.get("speedup"):
         out += [f"Catalog downloads {found['speedup']:.2f}× faster than the naive version.", ""]
+    for side in ("app", "naive"):
+        if (found.get(side) or {}).get("error"):
+            out += [f"{'Catalog' if side == 'app' else 'Naive'}: {found[side]['error']}.", ""]
     if found.get("note"):
         out += [f"Note: {found['note']}.", ""]
     return out

@@ -244,3 +244,15 @@ def test_profile_summary_attributes_samples_to_phases(tmp_path):
         "templates": 20.0,
         "gunicorn": 20.0,
     }
+
+
+def test_a_naive_download_cut_off_gives_a_lower_bound_and_no_app_error():
+    results = _results(large_ratio=0.4, large_p99=12.0)
+    json_data = results["sizes"]["100000"]["catalog_json"]
+    del json_data["speedup"]
+    json_data["speedup_at_least"] = 6.1
+    json_data["naive"].update(errors=1, broke_after_seconds=30.5)
+    rows = {name: (measured, verdict) for name, _, measured, verdict in report.targets(results)}
+    measured, verdict = rows["/catalog.json at 100,000: faster than the naive version"]
+    assert (measured, verdict) == ("≥ 6.10× (naive broke off after 30.5 s)", "PASS")
+    assert rows["zero non-2xx responses and zero errors, every run"] == ("0", "PASS")
