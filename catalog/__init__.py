@@ -5,6 +5,7 @@ from flask import Flask
 from catalog import (
     api,
     auth,
+    bodies,
     cli,
     errors,
     feeds,
@@ -31,6 +32,7 @@ def create_app(test_config=None):
     security.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db)
+    bodies.init_app(app)
     csrf.init_app(app)
     outages.init_app(app)
     limits.init_app(app)

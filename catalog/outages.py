@@ -11,8 +11,10 @@ they pass by themselves, so the answer is "try again shortly":
 - ``DisconnectionError``: the pool found a connection dead and could not replace it.
 - ``TimeoutError``: every connection in the pool stayed busy for ``pool_timeout``.
 
-Everything else (``IntegrityError``, ``DataError``, ``ProgrammingError``...) means a
-request or the code is wrong, and stays a 4xx decided by the views, or a 500.
+A cancelled statement is a 503, not a 504: this app is the origin, not a gateway, and
+a statement running that long means the database is overloaded or a lock is held, both
+of which pass. Everything else (``IntegrityError``, ``DataError``, ``ProgrammingError``...)
+means a request or the code is wrong, and stays a 4xx decided by the views, or a 500.
 
 SQLAlchemy invalidates a connection that failed with a disconnect, and the whole
 pool with it, so the next checkout opens fresh connections: the app recovers by

@@ -256,3 +256,42 @@ def test_a_form_with_one_bad_field_changes_nothing(app, seeded, signed_in):
     )
     assert response.status_code == 422
     assert item_row(app, item_id) == before
+
+
+# Pages take web forms, not JSON
+
+
+@pytest.mark.parametrize("body", ["0", "[1, 2]", '{"name": {"nested": ["x"]}}', '{"name": "Flag"}'])
+@pytest.mark.parametrize(
+    "path", ["/catalog/new", "/categories/new", "/account/tokens", "/login/dev", "/logout"]
+)
+def test_a_json_body_sent_to_a_page_is_415(app, seeded, signed_in, path, body):
+    app.config["CATALOG_ADMINS"] = frozenset({"lena@example.com"})
+    client = signed_in("lena")
+    before = everything_now(app)
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 415
+    assert response.mimetype == "text/html"
+    assert "JSON API under /api/v1" in response.text
+    assert everything_now(app) == before
+
+
+def test_json_with_a_valid_csrf_header_is_refused_too(make_app, database_url, signed_in):
+    """With CSRF on, a program holding a session's token still cannot post JSON to a form."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.text)
+    assert token
+    response = client.post(
+        "/login/dev", data="0", content_type="application/json", headers={"X-CSRFToken": token[1]}
+    )
+    assert response.status_code == 415
+
+
+def everything_now(app) -> dict:
+    with app.app_context():
+        return {
+            table.name: db.session.execute(select(table)).all()
+            for table in Base.metadata.sorted_tables
+        }
