@@ -17,9 +17,12 @@ from catalog import create_app
 from catalog.extensions import db
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster():
-    """Yield a started throwaway PostgreSQL cluster; remove it afterwards."""
+    """Yield a started throwaway PostgreSQL cluster; remove it after the run.
+
+    Tests that stop it start it again before they end, whatever happens.
+    """
     if admin_url() is None:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests are off")
     try:
