@@ -148,7 +148,7 @@ def keep_writing(base: str, bearer: dict, stop: threading.Event, acknowledged: l
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_database_restart_gives_503s_then_recovers_with_the_same_workers(
-    cluster, database, seeded, tmp_path, backend
+    cluster, database, seeded, tmp_path, capsys, backend
 ):
     catalog, app = seeded
     paths = ["/api/v1/categories", "/", "/healthz", "/api/v1/items"]
@@ -207,14 +207,16 @@ def test_a_database_restart_gives_503s_then_recovers_with_the_same_workers(
     assert after
     assert all(a.status == 200 for a in after)
     longest = max(a.finished - a.started for a in answers)
-    print(
-        f"\nPostgreSQL restart: {len(answers)} reads, {len(failed)} answered 503 while the "
-        f"database was away ({back - went_down:.1f} s, {back - starting:.1f} s of it starting "
-        f"up), none 500, the longest {longest:.2f} s. Recovery, from the database accepting "
-        f"connections (pg_ctl start -w returning): last 503 at {last_failure - back:+.2f} s, "
-        f"first 200 at {first_success - back:+.2f} s: all 200 again within {recovery:.2f} s. "
-        f"{len(acknowledged)} writes acknowledged."
-    )
+    # Shown in every run, not only on failure: the recovery time is a figure to watch.
+    with capsys.disabled():
+        print(
+            f"\nPostgreSQL restart: {len(answers)} reads, {len(failed)} answered 503 while the "
+            f"database was away ({back - went_down:.1f} s, {back - starting:.1f} s of it starting "
+            f"up), none 500, the longest {longest:.2f} s. Recovery, from the database accepting "
+            f"connections (pg_ctl start -w returning): last 503 at {last_failure - back:+.2f} s, "
+            f"first 200 at {first_success - back:+.2f} s: all 200 again within {recovery:.2f} s. "
+            f"{len(acknowledged)} writes acknowledged."
+        )
     assert recovery < RECOVERY_LIMIT
 
     # The same two workers served before, during and after: none restarted.
