@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+import redis
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
@@ -86,6 +87,27 @@ def throwaway_postgresql_database(prefix="catalog_test"):
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_keys(url: str, pattern: str):
+    """Yield ``url`` once the Redis there answers; delete keys matching ``pattern`` after.
+
+    A Redis that does not answer skips the test, or fails it under CI, where one runs.
+    """
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {url}")
+        pytest.skip(f"Redis does not answer at {url}")
+    try:
+        yield url
+    finally:
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+        client.close()
 
 
 @contextmanager

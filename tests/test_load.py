@@ -12,9 +12,8 @@ import secrets
 from collections import Counter
 
 import pytest
-import redis
 import requests
-from conftest import admin_url, throwaway_postgresql_database
+from conftest import admin_url, redis_keys, throwaway_postgresql_database
 from flask_migrate import upgrade
 from gunicorn_server import gunicorn
 from html_forms import CSRF_TOKEN
@@ -37,17 +36,8 @@ CLIENTS = 4
 
 @pytest.fixture(scope="module")
 def redis_url():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {REDIS_URL}")
-        pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    yield REDIS_URL
-    for key in client.scan_iter(f"*{REDIS_PREFIX}*"):
-        client.delete(key)
-    client.close()
+    with redis_keys(REDIS_URL, f"*{REDIS_PREFIX}*") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from api_data import seed_api_catalog
+from conftest import redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -128,17 +128,8 @@ def test_every_write_route_is_limited(app, seeded):
 
 @pytest.fixture
 def redis_url():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {REDIS_URL}")
-        pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    yield REDIS_URL
-    for key in client.scan_iter(f"*/{REDIS_PREFIX}/*"):
-        client.delete(key)
-    client.close()
+    with redis_keys(REDIS_URL, f"*/{REDIS_PREFIX}/*") as url:
+        yield url
 
 
 OTHER_INSTANCE = textwrap.dedent(
