@@ -7,6 +7,7 @@ from catalog import (
     auth,
     bodies,
     cli,
+    connections,
     errors,
     feeds,
     health,
@@ -35,6 +36,7 @@ def create_app(test_config=None):
     bodies.init_app(app)
     csrf.init_app(app)
     outages.init_app(app)
+    connections.init_app(app)
     limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

@@ -15,7 +15,9 @@ DEFAULTS = {
     "REDIS_URL": None,
     "ITEMS_PER_PAGE": 20,
     "LATEST_ITEMS": 10,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # PostgreSQL connections are checked at checkout without a round trip instead of
+    # with pool_pre_ping (catalog.connections).
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # A form's CSRF token is bound to the session; it need not also expire after an hour,

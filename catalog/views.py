@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from catalog.changes import can_change
+from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.models import Category, Item
 
@@ -58,6 +59,7 @@ def latest_items(limit: int) -> list[Item]:
 
 
 @bp.get("/")
+@read_only
 def index():
     """Show every category with its item count, and the latest items."""
     categories = db.session.scalars(select(Category).order_by(Category.name))
@@ -69,6 +71,7 @@ def index():
 
 
 @bp.get("/catalog/<category_slug>/")
+@read_only
 def category(category_slug):
     """Show one page of a category's items in name order.
 
@@ -108,6 +111,7 @@ def category(category_slug):
 
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
+@read_only
 def item(category_slug, item_slug):
     """Show one item with its owner and dates."""
     return render_template("catalog/item.html", item=get_item(category_slug, item_slug))

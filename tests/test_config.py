@@ -53,11 +53,6 @@ def test_default_database_is_sqlite_in_instance_folder(monkeypatch):
     assert uri == f"sqlite:///{app.instance_path}/catalog.sqlite"
 
 
-def test_pool_pre_ping_survives_database_restarts():
-    app = create_app({"TESTING": True})
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-
-
 def test_admins_are_parsed_case_insensitively(monkeypatch):
     monkeypatch.setenv("CATALOG_ADMINS", " Ada@Example.com,, sam@example.com ")
     app = create_app({"TESTING": True})

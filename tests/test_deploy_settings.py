@@ -66,7 +66,6 @@ def test_postgresql_pools_are_capped_per_process(monkeypatch):
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_size"] == 3
     assert options["max_overflow"] == 0
-    assert options["pool_pre_ping"] is True
     assert options["connect_args"]["connect_timeout"] > 0
 
 

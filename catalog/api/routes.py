@@ -26,6 +26,7 @@ from catalog.api.schemas import (
     ItemSchema,
 )
 from catalog.api.spec import BEARER
+from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.links import Links
 from catalog.models import Category, Item
@@ -121,6 +122,7 @@ def _etag(document: dict) -> str:
 
 
 @bp.get("/categories")
+@read_only
 @bp.arguments(IfNoneMatch, location="headers")
 @bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, response="NOT_MODIFIED")
@@ -137,6 +139,7 @@ def list_categories(headers):
 
 
 @bp.get("/items")
+@read_only
 @bp.arguments(ItemQuerySchema, location="query")
 @bp.arguments(IfNoneMatch, location="headers")
 @bp.response(
@@ -245,6 +248,7 @@ def create_item(data, headers):
 class ItemResource(MethodView):
     """One item. (One URL rule for all its methods: an id out of range is then a plain 404.)"""
 
+    @read_only
     @bp.arguments(IfNoneMatch, location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(304, response="NOT_MODIFIED")
