@@ -1,7 +1,8 @@
-"""Absolute URLs of items and categories, for the API and /catalog.json.
+"""URLs of items and categories: absolute for the API and /catalog.json, paths for pages.
 
 Building them from two prefixes found once per request, rather than asking the
-URL map for each of a hundred thousand items, keeps /catalog.json fast.
+URL map for each of a hundred thousand items (or each of a page's fifty links),
+keeps /catalog.json and the listing pages fast.
 """
 
 import re
@@ -18,11 +19,12 @@ def _segment(slug: str) -> str:
 
 
 class Links:
-    """Build page and API URLs for items and categories of the current request's site."""
+    """Build page and API URLs for items and categories of the current request's site;
+    with ``external=False``, paths without the scheme and host, for links in pages."""
 
-    def __init__(self):
-        self.catalog = url_for("catalog.index", _external=True) + "catalog/"
-        self.api_items = url_for("api.list_items", _external=True)
+    def __init__(self, external: bool = True):
+        self.catalog = url_for("catalog.index", _external=external) + "catalog/"
+        self.api_items = url_for("api.list_items", _external=external)
         self._categories: dict[str, str] = {}
 
     def category_url(self, category_slug: str) -> str:
@@ -31,6 +33,10 @@ class Links:
         if url is None:
             url = self._categories[category_slug] = f"{self.catalog}{_segment(category_slug)}/"
         return url
+
+    def item_url(self, category_slug: str, item_slug: str) -> str:
+        """Return the URL of an item's page."""
+        return f"{self.category_url(category_slug)}{_segment(item_slug)}/"
 
     def category_items_url(self, category_slug: str) -> str:
         """Return the API URL listing a category's items."""
@@ -42,8 +48,7 @@ class Links:
 
     def add_to_item(self, fields: dict) -> dict:
         """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``; return them."""
-        page = f"{self.category_url(fields['category']['slug'])}{_segment(fields['slug'])}/"
-        fields["url"] = page
+        fields["url"] = self.item_url(fields["category"]["slug"], fields["slug"])
         fields["api_url"] = self.item_api_url(fields["id"])
         return fields
 

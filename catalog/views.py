@@ -1,15 +1,22 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
 from flask import Blueprint, abort, current_app, g, render_template, request
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from catalog.changes import can_change
 from catalog.connections import read_only
 from catalog.extensions import db
+from catalog.links import Links
 from catalog.models import Category, Item
+from catalog.serialize import item_rows
 
 bp = Blueprint("catalog", __name__)
+
+# Built once: a statement made anew for each request costs more than running it.
+ITEM_BY_SLUGS = item_rows().where(
+    Category.slug == bindparam("category_slug"), Item.slug == bindparam("item_slug")
+)
 
 
 def storable(text: str) -> bool:
@@ -45,28 +52,34 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
     return item
 
 
-def latest_items(limit: int) -> list[Item]:
-    """Return the newest items with their categories, newest first."""
-    return list(
-        db.session.scalars(
-            select(Item)
-            .join(Item.category)
-            .options(contains_eager(Item.category))
-            .order_by(Item.created.desc(), Item.id.desc())
-            .limit(limit)
+def latest_items(limit: int) -> list[Row]:
+    """Return the newest items (name, slug, created, category_slug, category_name)."""
+    return db.session.execute(
+        select(
+            Item.name,
+            Item.slug,
+            Item.created,
+            Category.slug.label("category_slug"),
+            Category.name.label("category_name"),
         )
-    )
+        .join(Item.category)
+        .order_by(Item.created.desc(), Item.id.desc())
+        .limit(limit)
+    ).all()
 
 
 @bp.get("/")
 @read_only
 def index():
     """Show every category with its item count, and the latest items."""
-    categories = db.session.scalars(select(Category).order_by(Category.name))
+    categories = db.session.execute(
+        select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
+    ).all()
     return render_template(
         "catalog/index.html",
-        categories=list(categories),
+        categories=categories,
         latest=latest_items(current_app.config["LATEST_ITEMS"]),
+        links=Links(external=False),
     )
 
 
@@ -107,11 +120,20 @@ def category(category_slug):
         items=rows,
         previous_slug=rows[0].slug if rows and has_previous else None,
         next_slug=rows[-1].slug if rows and has_next else None,
+        links=Links(external=False),
     )
 
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
 def item(category_slug, item_slug):
-    """Show one item with its owner and dates."""
-    return render_template("catalog/item.html", item=get_item(category_slug, item_slug))
+    """Show one item with its category, owner and dates."""
+    item = (
+        storable(category_slug + item_slug)
+        and db.session.execute(
+            item_rows().where(Category.slug == category_slug, Item.slug == item_slug)
+        ).one_or_none()
+    )
+    if not item:
+        abort(404, description="There is no such item in this category.")
+    return render_template("catalog/item.html", item=item)
