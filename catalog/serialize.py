@@ -28,6 +28,16 @@ ITEM_COLUMNS = (
 )
 
 
+# The columns a category's dict is made of, as ``category_fields`` takes them.
+CATEGORY_COLUMNS = (
+    Category.id,
+    Category.name,
+    Category.slug,
+    Category.description,
+    Category.item_count,
+)
+
+
 def item_rows() -> Select:
     """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category and owner."""
     return select(*ITEM_COLUMNS).select_from(Item).join(Item.category).join(Item.owner)
@@ -78,12 +88,19 @@ def item_dict(item: Item) -> dict:
     )
 
 
-def category_dict(category: Category) -> dict:
+def category_fields(*, id: int, name: str, slug: str, description: str, item_count: int) -> dict:
     """Return a category with its item count as a dict of JSON values."""
     return {
-        "id": category.id,
-        "name": category.name,
-        "slug": category.slug,
-        "description": category.description,
-        "item_count": category.item_count,
+        "id": id,
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "item_count": item_count,
     }
+
+
+def category_dict(category: Category) -> dict:
+    """Return ``category`` as ``category_fields`` does."""
+    return category_fields(
+        **{column.key: getattr(category, column.key) for column in CATEGORY_COLUMNS}
+    )
