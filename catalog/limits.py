@@ -63,6 +63,12 @@ def is_not_sign_in() -> bool:
     return request.endpoint not in SIGN_IN
 
 
+@limiter.request_filter
+def is_unlimited() -> bool:
+    """Spare reads other than sign-in every limit's bookkeeping: none of them is limited."""
+    return request.method in READS and request.endpoint not in SIGN_IN
+
+
 def _writes_message() -> str:
     return (
         f"Too many changes in a short time (the limit is {write_limit()}); "
