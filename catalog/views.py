@@ -17,6 +17,19 @@ bp = Blueprint("catalog", __name__)
 ITEM_BY_SLUGS = item_rows().where(
     Category.slug == bindparam("category_slug"), Item.slug == bindparam("item_slug")
 )
+CATEGORY_BY_SLUG = select(
+    Category.id, Category.name, Category.slug, Category.description, Category.item_count
+).where(Category.slug == bindparam("slug"))
+# A page of a category's items in slug order, walked by keyset on the (category_id, slug)
+# index: the first page, the page after a slug, and the page before one (read backwards).
+_PAGE = (
+    select(Item.name, Item.slug)
+    .where(Item.category_id == bindparam("category_id"))
+    .limit(bindparam("rows"))
+)
+FIRST_PAGE = _PAGE.order_by(Item.slug)
+PAGE_AFTER = _PAGE.where(Item.slug > bindparam("after")).order_by(Item.slug)
+PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.desc())
 
 
 def storable(text: str) -> bool:
@@ -91,21 +104,27 @@ def category(category_slug):
     Pages are keyset-paginated on the item slug (``?after=`` and ``?before=``),
     so a page deep in a large category costs the same as the first one.
     """
-    category = get_category(category_slug)
+    category = (
+        storable(category_slug)
+        and db.session.execute(CATEGORY_BY_SLUG, {"slug": category_slug}).first()
+    )
+    if not category:
+        abort(404, description="There is no such category.")
     per_page = current_app.config["ITEMS_PER_PAGE"]
     after = request.args.get("after", type=str)
     before = request.args.get("before", type=str)
     if not storable((after or "") + (before or "")):
         abort(400, description="That page link is damaged; start from the first page.")
 
-    query = select(Item.name, Item.slug, Item.updated).where(Item.category_id == category.id)
     if before is not None:
-        query = query.where(Item.slug < before).order_by(Item.slug.desc())
+        query, bound = PAGE_BEFORE, {"before": before}
+    elif after is not None:
+        query, bound = PAGE_AFTER, {"after": after}
     else:
-        if after is not None:
-            query = query.where(Item.slug > after)
-        query = query.order_by(Item.slug)
-    rows = db.session.execute(query.limit(per_page + 1)).all()
+        query, bound = FIRST_PAGE, {}
+    rows = db.session.execute(
+        query, {"category_id": category.id, "rows": per_page + 1, **bound}
+    ).all()
 
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -128,12 +147,8 @@ def category(category_slug):
 @read_only
 def item(category_slug, item_slug):
     """Show one item with its category, owner and dates."""
-    item = (
-        storable(category_slug + item_slug)
-        and db.session.execute(
-            item_rows().where(Category.slug == category_slug, Item.slug == item_slug)
-        ).one_or_none()
-    )
+    slugs = {"category_slug": category_slug, "item_slug": item_slug}
+    item = storable(category_slug + item_slug) and db.session.execute(ITEM_BY_SLUGS, slugs).first()
     if not item:
         abort(404, description="There is no such item in this category.")
     return render_template("catalog/item.html", item=item)
