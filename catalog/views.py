@@ -17,6 +17,19 @@ bp = Blueprint("catalog", __name__)
 ITEM_BY_SLUGS = item_rows().where(
     Category.slug == bindparam("category_slug"), Item.slug == bindparam("item_slug")
 )
+CATEGORIES = select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
+LATEST_ITEMS = (
+    select(
+        Item.name,
+        Item.slug,
+        Item.created,
+        Category.slug.label("category_slug"),
+        Category.name.label("category_name"),
+    )
+    .join(Item.category)
+    .order_by(Item.created.desc(), Item.id.desc())
+    .limit(bindparam("rows"))
+)
 CATEGORY_BY_SLUG = select(
     Category.id, Category.name, Category.slug, Category.description, Category.item_count
 ).where(Category.slug == bindparam("slug"))
@@ -67,30 +80,16 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
 
 def latest_items(limit: int) -> list[Row]:
     """Return the newest items (name, slug, created, category_slug, category_name)."""
-    return db.session.execute(
-        select(
-            Item.name,
-            Item.slug,
-            Item.created,
-            Category.slug.label("category_slug"),
-            Category.name.label("category_name"),
-        )
-        .join(Item.category)
-        .order_by(Item.created.desc(), Item.id.desc())
-        .limit(limit)
-    ).all()
+    return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
 
 
 @bp.get("/")
 @read_only
 def index():
     """Show every category with its item count, and the latest items."""
-    categories = db.session.execute(
-        select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
-    ).all()
     return render_template(
         "catalog/index.html",
-        categories=categories,
+        categories=db.session.execute(CATEGORIES).all(),
         latest=latest_items(current_app.config["LATEST_ITEMS"]),
         links=Links(external=False),
     )
