@@ -3,19 +3,29 @@
 /catalog.json streams: one query for the categories, one for every item in
 category order read in chunks (a server-side cursor on PostgreSQL), written out
 as it is read. Its cost in queries and memory does not grow with the catalog.
+
+On PostgreSQL each item's JSON is written by one f-string from plain columns, with the
+timestamps already formatted by the database: about four times less work per item
+than building dicts and links for ``json.dumps``. The document is the same, byte for
+byte, as the one built from ``item_fields`` and ``Links`` (which SQLite still uses);
+the tests hold the two to that.
 """
 
 import json
 import re
-from urllib.parse import urlsplit
+import string
+from itertools import groupby, islice
+from json.encoder import encode_basestring
+from operator import attrgetter
+from urllib.parse import quote, urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, stream_with_context, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from catalog.extensions import db
 from catalog.links import Links
-from catalog.models import Category, Item, utcnow
+from catalog.models import Category, Item, User, utcnow
 from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows
 
 bp = Blueprint("feeds", __name__)
@@ -32,44 +42,129 @@ _ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
 # Characters XML 1.0 cannot carry; descriptions are checked on the way in, but the
 # feed must stay well-formed whatever an old row holds.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What quote() leaves as it is (its default safe "/" included): a slug made only of
+# these is its own URL segment, so most slugs skip quote().
+_URL_SAFE = string.ascii_letters + string.digits + "_.-~/"
+# datetime.isoformat() of a UTC timestamp, as to_char writes it; the fraction is dropped
+# below when it is zero, as isoformat() drops it.
+_ISOFORMAT_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+_category_of = attrgetter("category_id")
 
 
-def _json_items(batch: list[dict], first: bool) -> str:
-    """Return ``batch`` as JSON array members, with a leading comma unless ``first``."""
-    members = json.dumps(batch, ensure_ascii=False)[1:-1]
-    return members if first else "," + members
+def _json(value) -> str:
+    """Return ``value`` as JSON, in the one formatting the whole document uses."""
+    return json.dumps(value, ensure_ascii=False)
 
 
-def _catalog_chunks(categories: list[Category], rows, links: Links):
+def _url_segment(slug: str) -> str:
+    """Return ``slug`` as it appears in a URL: what ``quote(slug)`` returns, sooner."""
+    return quote(slug) if slug.rstrip(_URL_SAFE) else slug
+
+
+def _isoformat(timestamp):
+    """Return SQL formatting ``timestamp`` as ``datetime.isoformat()`` does it in UTC."""
+    text = func.to_char(func.timezone("UTC", timestamp), _ISOFORMAT_UTC)
+    return func.replace(text, ".000000+", "+")
+
+
+def _postgresql_items(links: Links):
+    """Return the items query for PostgreSQL, and how to write a batch of its rows as JSON.
+
+    The rows are plain values and preformatted timestamps; each item is one f-string
+    in ``item_fields`` order, with its links as ``Links`` makes them.
+    """
+    query = select(
+        Item.category_id,
+        Item.id,
+        Item.name,
+        Item.slug,
+        Item.description,
+        User.id,
+        User.name,
+        _isoformat(Item.created),
+        _isoformat(Item.updated),
+        Item.version,
+    ).join(Item.owner)
+    string = encode_basestring  # the C function json.dumps(ensure_ascii=False) uses
+    api_items = _json(links.api_items)[1:-1]
+
+    def encode(category: Category, rows) -> str:
+        fields = _json({"slug": category.slug, "name": category.name})
+        page = _json(links.category_url(category.slug))[1:-1]
+        return ", ".join(
+            f'{{"id": {item_id}, "name": {string(name)}, "slug": {string(slug)}, '
+            f'"description": {string(description)}, "category": {fields}, '
+            f'"owner": {{"id": {owner_id}, "name": {string(owner_name)}}}, '
+            f'"created": "{created}", "updated": "{updated}", "version": {version}, '
+            f'"url": "{page}{_url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
+            for (
+                _,
+                item_id,
+                name,
+                slug,
+                description,
+                owner_id,
+                owner_name,
+                created,
+                updated,
+                version,
+            ) in rows
+        )
+
+    return query, encode
+
+
+def _python_items(links: Links):
+    """Return the items query for any database, and how to write a batch of its rows as JSON.
+
+    Each row becomes ``item_fields`` with ``Links``: the reference the PostgreSQL
+    path must match.
+    """
+    query = item_rows().add_columns(Item.category_id)
+
+    def encode(category: Category, rows) -> str:
+        batch = [
+            links.add_to_item(item_fields(**dict(zip(_ITEM_FIELDS, row[:-1], strict=True))))
+            for row in rows
+        ]
+        return _json(batch)[1:-1]
+
+    return query, encode
+
+
+def _batches(rows):
+    """Yield ``(category id, rows)`` for runs of rows of one category, ``CHUNK_ITEMS`` at most."""
+    for category_id, run in groupby(rows, _category_of):
+        while batch := list(islice(run, CHUNK_ITEMS)):
+            yield category_id, batch
+
+
+def _catalog_chunks(categories: list[Category], rows, encode, links: Links):
     """Yield /catalog.json in pieces of at most ``CHUNK_ITEMS`` items, merging items into
-    their categories.
+    their categories; ``encode(category, rows)`` writes a batch of rows as JSON array members.
 
     ``categories`` and ``rows`` are both in category id order. Rows of a category
     missing from ``categories`` (added after it was read) are skipped.
     """
-    yield '{"categories":['
-    row = next(rows, None)
+    pending = ['{"categories":[']
+    batches = _batches(rows)
+    batch = next(batches, None)
     for n, category in enumerate(categories):
         head = links.add_to_category(category_dict(category))
         head["items"] = []
         # The category's fields, then its items in place of the empty list.
-        pending = [("," if n else "") + json.dumps(head, ensure_ascii=False)[: -len("]}")]]
-        batch: list[dict] = []
+        pending.append(("," if n else "") + _json(head)[: -len("]}")])
         first = True
-        while row is not None and row.category_id <= category.id:
-            if row.category_id == category.id:
-                fields = item_fields(**dict(zip(_ITEM_FIELDS, row[:-1], strict=True)))
-                batch.append(links.add_to_item(fields))
-                if len(batch) == CHUNK_ITEMS:
-                    pending.append(_json_items(batch, first))
-                    yield "".join(pending)
-                    pending, batch, first = [], [], False
-            row = next(rows, None)
-        if batch:
-            pending.append(_json_items(batch, first))
+        while batch is not None and batch[0] <= category.id:
+            category_id, rows_of_category = batch
+            if category_id == category.id:
+                pending.append(("" if first else ",") + encode(category, rows_of_category))
+                yield "".join(pending)
+                pending, first = [], False
+            batch = next(batches, None)
         pending.append("]}")
-        yield "".join(pending)
-    yield "]}"
+    pending.append("]}")
+    yield "".join(pending)
 
 
 @bp.get("/catalog.json")
@@ -77,16 +172,15 @@ def catalog_json():
     """Stream the whole catalog: every category with all of its items."""
     categories = list(db.session.scalars(select(Category).order_by(Category.id)))
     links = Links()
+    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    query, encode = (_postgresql_items if on_postgresql else _python_items)(links)
 
     def generate():
         result = db.session.execute(
-            item_rows()
-            .add_columns(Item.category_id)
-            .order_by(Item.category_id, Item.slug)
-            .execution_options(yield_per=CHUNK_ROWS)
+            query.order_by(Item.category_id, Item.slug).execution_options(yield_per=CHUNK_ROWS)
         )
         try:
-            yield from _catalog_chunks(categories, iter(result), links)
+            yield from _catalog_chunks(categories, result, encode, links)
         finally:
             result.close()
 

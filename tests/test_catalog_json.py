@@ -5,12 +5,16 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
-from catalog.changes import add_category
+from catalog import feeds
+from catalog.changes import add_category, add_item
 from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
+from catalog.models import User
 
 LARGE = 100_000
 # Growth of the process's resident memory allowed while streaming LARGE items: a few
@@ -45,6 +49,38 @@ def test_every_category_with_its_items(client, demo):
     ball = next(i for i in soccer["items"] if i["slug"] == "match-ball")
     assert ball["url"] == "http://localhost/catalog/soccer/match-ball/"
     assert ball["owner"]["name"] == "Ada Brooks"
+
+
+@pytest.fixture
+def awkward(app):
+    """The demo catalog plus text, slugs and timestamps that are easy to write wrongly as JSON."""
+    with app.app_context():
+        seed_demo()
+        owner = db.session.scalars(select(User).order_by(User.id)).first()
+        owner.name = 'Zoë "Z" O\'Neil \\ 🎉'
+        war = add_category("Война и мир", "Слова в «кавычках»")  # a slug that URLs quote
+        ink = add_item(owner, war, "Ручка «Люкс»", 'Quotes " and \\, tab\t, lines\n\r, \b\f')
+        add_item(owner, war, "Bell", "Controls \x01\x1f\x7f, separators \u2028\u2029, é, 𝄞")
+        odd = add_item(owner, war, "Odd slug")
+        odd.slug = "a b?c%d/é~_."  # not slugify's, but quote() must still agree
+        whole = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # isoformat() drops a zero fraction
+        ink.created, ink.updated = whole, whole.replace(microsecond=7)
+        db.session.commit()
+
+
+def test_the_document_is_what_item_fields_and_links_make(client, awkward, monkeypatch):
+    served = client.get("/catalog.json").get_data()
+    # The reference: every item through item_fields and Links, dumped by json.dumps.
+    monkeypatch.setattr(feeds, "_postgresql_items", feeds._python_items)
+    reference = client.get("/catalog.json").get_data()
+    assert served == reference
+    items = [i for c in json.loads(served)["categories"] for i in c["items"]]
+    ink = next(i for i in items if i["name"] == "Ручка «Люкс»")
+    assert ink["created"] == "2025-01-02T03:04:05+00:00"
+    assert ink["updated"] == "2025-01-02T03:04:05.000007+00:00"
+    assert ink["url"].startswith("http://localhost/catalog/%D0%B2%D0%BE%D0%B9%D0%BD%D0%B0-")
+    odd = next(i for i in items if i["name"] == "Odd slug")
+    assert odd["url"].endswith("/a%20b%3Fc%25d/%C3%A9~_./")
 
 
 def test_empty_catalog(client):
