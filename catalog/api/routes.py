@@ -131,7 +131,7 @@ def _etag(document: dict) -> str:
 
 @bp.get("/categories")
 @read_only
-@bp.arguments(IfNoneMatch, location="headers")
+@bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, response="NOT_MODIFIED")
 def list_categories(headers):
@@ -147,8 +147,8 @@ def list_categories(headers):
 
 @bp.get("/items")
 @read_only
-@bp.arguments(ItemQuerySchema, location="query")
-@bp.arguments(IfNoneMatch, location="headers")
+@bp.arguments(ItemQuerySchema(), location="query")
+@bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(
     200,
     ItemPageSchema,
@@ -199,8 +199,8 @@ def list_items(query, headers):
 @bp.post("/items")
 @token_required
 @bp.doc(**WRITE)
-@bp.arguments(ItemCreateSchema)
-@bp.arguments(idempotency.IdempotencyKeyHeader, location="headers")
+@bp.arguments(ItemCreateSchema())
+@bp.arguments(idempotency.IdempotencyKeyHeader(), location="headers")
 @bp.response(
     201,
     ItemSchema,
@@ -254,7 +254,7 @@ class ItemResource(MethodView):
     """One item. (One URL rule for all its methods: an id out of range is then a plain 404.)"""
 
     @read_only
-    @bp.arguments(IfNoneMatch, location="headers")
+    @bp.arguments(IfNoneMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(304, response="NOT_MODIFIED")
     @bp.alt_response(404, response="NOT_FOUND")
@@ -270,8 +270,8 @@ class ItemResource(MethodView):
 
     @token_required
     @bp.doc(**WRITE)
-    @bp.arguments(ItemChangeSchema)
-    @bp.arguments(IfMatch, location="headers")
+    @bp.arguments(ItemChangeSchema())
+    @bp.arguments(IfMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(400, response="BAD_REQUEST")
     @bp.alt_response(401, response="UNAUTHORIZED")
@@ -302,7 +302,7 @@ class ItemResource(MethodView):
 
     @token_required
     @bp.doc(**WRITE)
-    @bp.arguments(IfMatch, location="headers")
+    @bp.arguments(IfMatch(), location="headers")
     @bp.response(204)
     @bp.alt_response(401, response="UNAUTHORIZED")
     @bp.alt_response(403, response="FORBIDDEN")
