@@ -37,9 +37,13 @@ def process_revision_directives(context, revision, directives):
 
 
 def configure_args() -> dict:
+    from catalog.models import include_object
+
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)
     args.setdefault("render_item", render_item)
+    # PostgreSQL's search column and index exist in the database only, not in the models.
+    args.setdefault("include_object", include_object)
     return args
 
 

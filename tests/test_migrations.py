@@ -1,9 +1,11 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from catalog.extensions import db
+from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_INDEX, include_object
 
 TABLES = {"users", "categories", "items"}
 
@@ -30,7 +32,13 @@ def test_migrated_schema_matches_the_models(empty_database_url, make_app):
         upgrade()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": True}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    # As migrations/env.py does: the search column is PostgreSQL's alone.
+                    "include_object": include_object,
+                },
             )
             differences = compare_metadata(context, db.metadata)
     assert differences == []
@@ -44,3 +52,40 @@ def test_pages_have_indexes(database_url, app):
     assert ("created", "id") in indexes  # home page and feed: newest first
     assert ("owner_id",) in indexes  # a user's items
     assert ("category_id", "slug") in uniques | indexes  # category pages, item lookup
+
+
+def test_postgresql_keeps_a_generated_search_column_that_the_models_leave_out(
+    empty_database_url, make_app
+):
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite searches with LIKE: no search column")
+        upgrade()
+        with db.engine.connect() as connection:
+            column = connection.execute(
+                text(
+                    "SELECT is_generated, generation_expression FROM information_schema.columns"
+                    " WHERE table_name = 'items' AND column_name = :name"
+                ),
+                {"name": ITEM_SEARCH_COLUMN},
+            ).one()
+            indexes = dict(
+                connection.execute(
+                    text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'items'")
+                ).all()
+            )
+            # Without the hook, autogenerate would drop what the models do not describe.
+            context = MigrationContext.configure(connection)
+            unhooked = compare_metadata(context, db.metadata)
+    assert column.is_generated == "ALWAYS"
+    assert "setweight(to_tsvector('english'::regconfig, (name)::text), 'A'::\"char\")" in (
+        column.generation_expression
+    )
+    assert "(description)::text), 'B'::\"char\")" in column.generation_expression
+    assert indexes[ITEM_SEARCH_INDEX].endswith(f"USING gin ({ITEM_SEARCH_COLUMN})")
+    assert "ix_items_search" not in indexes  # the expression index it replaced
+    assert sorted((d[0], getattr(d[-1], "name", None)) for d in unhooked) == [
+        ("remove_column", ITEM_SEARCH_COLUMN),
+        ("remove_index", ITEM_SEARCH_INDEX),
+    ]
