@@ -1,24 +1,73 @@
 """Full-text search over item names and descriptions: the /search page and the API's ``q``.
 
-PostgreSQL matches ``websearch_to_tsquery`` (quotes, ``or``, ``-word``) against the
-English tsvector that the GIN index ``ix_items_search`` holds, and ranks with
-``ts_rank``. SQLite has no such index; there every word must appear in the name or
-the description (LIKE, case-insensitive for ASCII), and name matches rank first.
+What matches: on PostgreSQL, ``websearch_to_tsquery`` (quotes, ``or``, ``-word``) against
+``items.search_vector``, the stored English tsvector of the name (weight A) and of the
+description (weight B), indexed with GIN; on SQLite, every word must appear in the name or
+the description (LIKE, case-insensitive for ASCII).
+
+The order of the /search page, the same on both databases:
+
+1. The newest ``RANKED`` (100) matches among the recent items, those whose id is within
+   ``RECENT_ITEMS`` (20,000) of the highest, best match first: by ``ts_rank`` on
+   PostgreSQL, where words of the name weigh more than those of the description; on
+   SQLite, items whose name holds every word first.
+2. Then every other match, newest first.
+
+Ties go newest first. A catalog of up to 20,000 items is ranked whole as long as a search
+matches at most 100 of them; a word that matches tens of thousands has only its newest
+ones ranked, since ranking them all meant reading every one of them, for every page.
+
+What a page costs on PostgreSQL, in one statement whatever the words:
+
+- When any of the newest ``PROBE_ITEMS`` (2,000) items match, the recent items are walked
+  down the primary key, newest first, until 100 matches (or the page's worth, if more) are
+  found or the recent items run out: a common word stops after a few thousand rows, a
+  rarer one reads at most 20,000.
+- Otherwise, and for pages past what the walk found, matches are read through the GIN
+  index: as many rows as the words match, few when none of the newest items has them.
+  Common words get there only on deep pages, which then read all their older matches.
+
+The walk is forced rather than left to the planner: PostgreSQL assumes that a word missing
+from its statistics matches 0.5% of the items, and when it chose to walk a million items in
+id order for a word that matches none, a search took the better part of a second.
+
+The API lists matches in id order (``matches``), not in this order.
 """
 
+import functools
 import re
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from catalog.extensions import db
-from catalog.models import ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
+from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
 from catalog.serialize import item_rows
 
 bp = Blueprint("search", __name__)
 
 QUERY_MAX = 200
 PAGES_MAX = 100
+# The reach of the ranking and of the walk; see the module's docstring.
+RECENT_ITEMS = 20_000
+RANKED = 100
+PROBE_ITEMS = 2_000
 _WORD = re.compile(r"\w+")
 # PostgreSQL refuses NUL in text, and no control character helps a search.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -28,7 +77,7 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(q: str):
+def _tsquery(q):
     return func.websearch_to_tsquery(ITEM_SEARCH_CONFIG, q)
 
 
@@ -37,47 +86,185 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def matches(q: str) -> ColumnElement[bool]:
-    """Return a condition true for items whose name or description match ``q``."""
-    if _on_postgresql():
-        return ITEM_SEARCH_VECTOR.bool_op("@@")(_tsquery(q))
-    words = _WORD.findall(q)
+def _words_match(words: list[str], *columns) -> ColumnElement[bool]:
+    """Return a condition true when each word appears in one of ``columns`` (SQLite)."""
     if not words:
         return literal(False)
     return and_(
-        *(
-            or_(
-                Item.name.ilike(_like(word), escape="\\"),
-                Item.description.ilike(_like(word), escape="\\"),
-            )
-            for word in words
-        )
+        *(or_(*(column.ilike(_like(word), escape="\\") for column in columns)) for word in words)
     )
 
 
-def rank(q: str) -> ColumnElement:
-    """Return an expression ordering better matches of ``q`` first (higher is better)."""
+def matches(q: str) -> ColumnElement[bool]:
+    """Return a condition true for items whose name or description match ``q``.
+
+    The API's filter, in its own order. How to find the matches is left to the planner,
+    which the note on the walk above applies to: for a word missing from the statistics
+    it may walk the whole table in id order.
+    """
     if _on_postgresql():
-        return func.ts_rank(ITEM_SEARCH_VECTOR, _tsquery(q))
-    words = _WORD.findall(q) or [""]
-    in_name = and_(*(Item.name.ilike(_like(word), escape="\\") for word in words))
-    return case((in_name, 1), else_=0)
+        return ITEM_SEARCH_VECTOR.bool_op("@@")(_tsquery(q))
+    return _words_match(_WORD.findall(q), Item.name, Item.description)
 
 
-def search_query(q: str, page: int, per_page: int) -> Select:
-    """Return the query for page ``page`` of items matching ``q``, best first, plus one more."""
+class _Terms:
+    """What a search reads and computes, on one database.
+
+    ``rows`` is a subquery selecting ``columns()``, or None for the items table itself.
+    On PostgreSQL the words are the parameter ``q``; on SQLite they are part of the query.
+    """
+
+    def __init__(self, words: list[str] | None):
+        self.words = words
+        if words is None:
+            # Computed once per statement: a parameter is not folded into a constant when
+            # PostgreSQL reuses a generic plan, and parsing it for every row walked would
+            # cost more than the walk.
+            self.tsquery = select(_tsquery(bindparam("q", type_=String))).scalar_subquery()
+
+    def columns(self) -> list:
+        """Return the columns of ``items`` that matching and scoring read."""
+        if self.words is None:
+            return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN)]
+        return [Item.name, Item.description]
+
+    def matches(self, rows=None) -> ColumnElement[bool]:
+        """Return a condition true for the rows that match."""
+        if self.words is None:
+            vector = ITEM_SEARCH_VECTOR if rows is None else rows.c[ITEM_SEARCH_COLUMN]
+            return vector.bool_op("@@")(self.tsquery)
+        columns = Item.__table__.c if rows is None else rows.c
+        return _words_match(self.words, columns.name, columns.description)
+
+    def score(self, rows) -> ColumnElement:
+        """Return how well a matching row of ``rows`` matches, higher is better."""
+        if self.words is None:
+            return func.ts_rank(rows.c[ITEM_SEARCH_COLUMN], self.tsquery)
+        in_name = _words_match(self.words or [""], rows.c.name)
+        return case((in_name, 1), else_=0)
+
+
+def _number(name: str):
+    return bindparam(name, type_=Integer)
+
+
+def _statement(terms: _Terms) -> Select:
+    """Return the search for ``terms``; the numbers are parameters, see ``search_query``."""
+    # Items above this id are the recent ones.
+    floor = select(func.max(Item.id)).scalar_subquery() - _number("recent_items")
+
+    def newest(limit, name: str, *where):
+        """Select ``terms.columns()`` of the newest items, newest first.
+
+        The LIMIT keeps a match on the result from being pushed inside, so reading this
+        is a walk down the primary key that stops as soon as the reader has enough.
+        """
+        return (
+            select(Item.id, *terms.columns())
+            .where(*where)
+            .order_by(Item.id.desc())
+            .limit(limit)
+            .subquery(name)
+        )
+
+    probed = newest(_number("probe_items"), "probed")
+    probe = select(exists(select(probed.c.id).where(terms.matches(probed))).label("found")).cte(
+        "probe"
+    )
+    walking = select(probe.c.found).scalar_subquery()
+    recent = newest(_number("recent_items"), "recent", Item.id > floor)
+    walked = (
+        select(recent)
+        .where(walking, terms.matches(recent))
+        .order_by(recent.c.id.desc())
+        .limit(_number("collected"))
+        .cte("walked")
+    )
+    # When not walking, or when the walk went through every recent item and found fewer
+    # than the page needs: every match, through the index. Materialized, so that the
+    # planner cannot turn the LIMIT on the older ones below into a walk down the rest.
+    every = (
+        select(Item.id, *terms.columns())
+        .where(
+            or_(
+                not_(walking),
+                select(func.count()).select_from(walked).scalar_subquery() < _number("wanted"),
+            ),
+            terms.matches(),
+        )
+        .cte("every")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    # The recent matches, however found; the newest of them are ranked.
+    recent_matches = union_all(
+        select(walked),
+        select(every).where(not_(walking), every.c.id > floor),
+    ).subquery("recent_matches")
+    ranking = (
+        select(recent_matches)
+        .order_by(recent_matches.c.id.desc())
+        .limit(_number("collected"))
+        .subquery("ranking")
+    )
+    position = func.row_number().over(order_by=ranking.c.id.desc())
+    score = case((position <= _number("ranked"), terms.score(ranking)), else_=null())
+    older = (
+        select(every.c.id)
+        .where(every.c.id <= floor)
+        .order_by(every.c.id.desc())
+        .limit(_number("wanted"))
+        .subquery("older")
+    )
+    found = union_all(
+        select(ranking.c.id, score.label("score")),
+        select(older.c.id, null().label("score")),
+    ).subquery("found")
+    best_first = (found.c.score.desc().nulls_last(), found.c.id.desc())
+    shown = (
+        select(found)
+        .order_by(*best_first)
+        .limit(_number("shown"))
+        .offset(_number("offset"))
+        .subquery("shown")
+    )
     return (
         item_rows()
-        .where(matches(q))
-        .order_by(rank(q).desc(), Item.id.desc())
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
+        .join(shown, shown.c.id == Item.id)
+        .order_by(shown.c.score.desc().nulls_last(), shown.c.id.desc())
     )
+
+
+@functools.cache
+def _postgresql_statement() -> Select:
+    # Built once: putting this statement together costs more than running it.
+    return _statement(_Terms(None))
+
+
+def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
+    """Return the query for page ``page`` of items matching ``q``, best first, plus one more.
+
+    Returns the statement and the parameters to execute it with.
+    """
+    offset = (page - 1) * per_page
+    wanted = offset + per_page + 1
+    if _on_postgresql():
+        statement, params = _postgresql_statement(), {"q": q}
+    else:
+        statement, params = _statement(_Terms(_WORD.findall(q))), {}
+    return statement, params | {
+        "recent_items": RECENT_ITEMS,
+        "probe_items": PROBE_ITEMS,
+        "ranked": RANKED,
+        "collected": max(RANKED, wanted),
+        "wanted": wanted,
+        "shown": per_page + 1,
+        "offset": offset,
+    }
 
 
 def search_page(q: str, page: int, per_page: int) -> tuple[list, bool]:
     """Return one page of items matching ``q``, best first, and whether more follow."""
-    rows = db.session.execute(search_query(q, page, per_page)).all()
+    rows = db.session.execute(*search_query(q, page, per_page)).all()
     return rows[:per_page], len(rows) > per_page
 
 

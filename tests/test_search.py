@@ -4,12 +4,13 @@ import re
 
 import pytest
 from api_data import seed_api_catalog
+from sqlalchemy import select
 
-from catalog.changes import add_category, add_item
+from catalog.changes import add_category, add_item, change_item
 from catalog.cli import seed_synthetic
 from catalog.extensions import db
-from catalog.models import User
-from catalog.search import search_query
+from catalog.models import Item, User
+from catalog.search import matches, search_query
 
 
 @pytest.fixture
@@ -104,7 +105,14 @@ def test_search_page_costs_one_query(client, gear, count_queries):
     assert len(queries) == 1, queries
 
 
-def test_postgresql_plan_uses_the_gin_index(app, backend_name):
+def _plan(connection, statement, params) -> str:
+    compiled = statement.compile(dialect=connection.dialect)
+    values = {**compiled.params, **params}
+    rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", values)
+    return "\n".join(row[0] for row in rows)
+
+
+def test_postgresql_plans_use_the_gin_index(app, backend_name):
     if backend_name != "postgresql":
         pytest.skip("the full-text index exists on PostgreSQL only")
     seed_api_catalog(app)
@@ -113,14 +121,13 @@ def test_postgresql_plan_uses_the_gin_index(app, backend_name):
         connection = db.session.connection()
         connection.exec_driver_sql("ANALYZE items")
         # The planner may still prefer a scan on a table this small; the point is that
-        # the query's expression matches the index's, so it can use it at all.
+        # the queries name the indexed column, so that they can use the index at all.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        compiled = search_query("synthetic 42", 1, 20).compile(dialect=connection.dialect)
-        plan = "\n".join(
-            row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
-        )
+        page = _plan(connection, *search_query("synthetic 42", 1, 20))
+        api = _plan(connection, select(Item.id).where(matches("synthetic 42")), {})
         db.session.rollback()
-    assert "ix_items_search" in plan, plan
+    assert "ix_items_search_vector" in page, page
+    assert "ix_items_search_vector" in api, api
 
 
 @pytest.fixture
@@ -145,3 +152,79 @@ def test_api_q_uses_the_same_search(client, gear):
 @pytest.mark.parametrize("query", ["the", "-", '"', "or", "!:*&|", "\x00stove", "lamp\x07"])
 def test_odd_queries_are_answered(client, gear, query):
     assert client.get("/search", query_string={"q": query}).status_code == 200
+
+
+@pytest.fixture
+def lamps(app):
+    """Items matching "lamp", oldest first, by name or only by description; a stove last."""
+    with app.app_context():
+        owner = User(issuer="https://issuer.example", subject="1", email="o@example.com", name="O")
+        db.session.add(owner)
+        camping = add_category("Camping")
+        for name, description in [
+            ("Lamp", "Old, found by its name alone."),
+            ("Torch", "A lamp that fits a pocket."),
+            ("Lantern", "Like a lamp, for the camp."),
+            ("Desk Lamp", "Bright."),
+            ("Head Torch", "A lamp on a strap."),
+            ("Bike Light", "A small lamp for the handlebars."),
+            ("Stove", "Two burners."),
+        ]:
+            add_item(owner, camping, name, description)
+        db.session.commit()
+
+
+# With the three newest matches among the five newest items ranked: the name match first,
+# then the other two newest first; then the older matches, newest first, the name match
+# "Lamp" among them.
+LAMPS_IN_ORDER = ["Desk Lamp", "Bike Light", "Head Torch", "Lantern", "Torch", "Lamp"]
+
+
+@pytest.fixture
+def small_reach(monkeypatch):
+    monkeypatch.setattr("catalog.search.RECENT_ITEMS", 5)
+    monkeypatch.setattr("catalog.search.RANKED", 3)
+
+
+# The stove is the newest item: probing one item finds no match and reads every match
+# through the index; probing two finds the bike light and walks the recent items.
+@pytest.mark.parametrize("probe_items", [1, 2])
+def test_ranks_the_newest_matches_among_recent_items(
+    client, lamps, small_reach, monkeypatch, probe_items
+):
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    assert names(client.get("/search?q=lamp").get_data(as_text=True)) == LAMPS_IN_ORDER
+
+
+@pytest.mark.parametrize("probe_items", [1, 2])
+def test_pages_follow_the_same_order_past_the_ranked_matches(
+    app, client, lamps, small_reach, monkeypatch, probe_items
+):
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    app.config["ITEMS_PER_PAGE"] = 2
+    seen, page, html = [], 1, ""
+    while page == 1 or 'rel="next"' in html:
+        html = client.get(f"/search?q=lamp&page={page}").get_data(as_text=True)
+        seen += names(html)
+        page += 1
+    assert seen == LAMPS_IN_ORDER
+    assert page - 1 == 3
+
+
+def test_finds_matches_older_than_the_recent_items(client, lamps, small_reach):
+    assert names(client.get("/search?q=old").get_data(as_text=True)) == ["Lamp"]
+
+
+def test_without_limits_in_reach_every_match_is_ranked(client, lamps):
+    # Seven items, far fewer than RECENT_ITEMS and RANKED: both name matches lead.
+    page = names(client.get("/search?q=lamp").get_data(as_text=True))
+    assert page == ["Desk Lamp", "Lamp", "Bike Light", "Head Torch", "Lantern", "Torch"]
+
+
+def test_search_follows_edits(app, client, lamps):
+    with app.app_context():
+        stove = db.session.scalars(select(Item).where(Item.name == "Stove")).one()
+        change_item(stove, stove.version, name="Camp Kettle", description="Boils water.")
+        db.session.commit()
+    assert names(client.get("/search?q=kettle").get_data(as_text=True)) == ["Camp Kettle"]
+    assert names(client.get("/search?q=burners").get_data(as_text=True)) == []
