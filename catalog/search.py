@@ -56,6 +56,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
 from catalog.serialize import item_rows
@@ -269,6 +270,7 @@ def search_page(q: str, page: int, per_page: int) -> tuple[list, bool]:
 
 
 @bp.get("/search")
+@read_only
 def search():
     """Show the items matching ``q``, best matches first, a page at a time."""
     q = _CONTROL.sub(" ", request.args.get("q", "")).strip()

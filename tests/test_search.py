@@ -4,7 +4,7 @@ import re
 
 import pytest
 from api_data import seed_api_catalog
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from catalog.changes import add_category, add_item, change_item
 from catalog.cli import seed_synthetic
@@ -103,6 +103,24 @@ def test_search_page_costs_one_query(client, gear, count_queries):
     with count_queries() as queries:
         assert client.get("/search?q=lamp").status_code == 200
     assert len(queries) == 1, queries
+
+
+def test_search_page_reads_without_a_transaction(app, client, gear, backend_name):
+    if backend_name != "postgresql":
+        pytest.skip("SQLite has no round trips to save")
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(conn.connection.dbapi_connection.autocommit)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/search?q=lamp").status_code == 200
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert seen == [True]
 
 
 def _plan(connection, statement, params) -> str:
