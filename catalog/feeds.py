@@ -92,23 +92,14 @@ def _postgresql_items(links: Links):
         fields = _json({"slug": category.slug, "name": category.name})
         page = _json(links.category_url(category.slug))[1:-1]
         return ", ".join(
-            f'{{"id": {item_id}, "name": {string(name)}, "slug": {string(slug)}, '
-            f'"description": {string(description)}, "category": {fields}, '
-            f'"owner": {{"id": {owner_id}, "name": {string(owner_name)}}}, '
-            f'"created": "{created}", "updated": "{updated}", "version": {version}, '
-            f'"url": "{page}{_url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
-            for (
-                _,
-                item_id,
-                name,
-                slug,
-                description,
-                owner_id,
-                owner_name,
-                created,
-                updated,
-                version,
-            ) in rows
+            [
+                f'{{"id": {item_id}, "name": {string(name)}, "slug": {string(slug)}, '
+                f'"description": {string(text)}, "category": {fields}, '
+                f'"owner": {{"id": {owner_id}, "name": {string(owner)}}}, '
+                f'"created": "{created}", "updated": "{updated}", "version": {version}, '
+                f'"url": "{page}{_url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
+                for _, item_id, name, slug, text, owner_id, owner, created, updated, version in rows
+            ]
         )
 
     return query, encode
@@ -176,7 +167,7 @@ def catalog_json():
     query, encode = (_postgresql_items if on_postgresql else _python_items)(links)
 
     def generate():
-        result = db.session.execute(
+        result = db.session.connection().execute(
             query.order_by(Item.category_id, Item.slug).execution_options(yield_per=CHUNK_ROWS)
         )
         try:
