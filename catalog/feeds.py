@@ -15,7 +15,7 @@ import json
 import re
 import string
 from itertools import groupby, islice
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring as _json_string  # json.dumps's own, in C
 from operator import attrgetter
 from urllib.parse import quote, urlsplit
 
@@ -71,7 +71,8 @@ def _postgresql_items(links: Links):
     """Return the items query for PostgreSQL, and how to write a batch of its rows as JSON.
 
     The rows are plain values and preformatted timestamps; each item is one f-string
-    in ``item_fields`` order, with its links as ``Links`` makes them.
+    in ``item_fields`` order, with its links as ``Links`` makes them. An item's category
+    is written as the categories were read, once per batch.
     """
     query = select(
         Item.category_id,
@@ -85,7 +86,6 @@ def _postgresql_items(links: Links):
         _isoformat(Item.updated),
         Item.version,
     ).join(Item.owner)
-    string = encode_basestring  # the C function json.dumps(ensure_ascii=False) uses
     api_items = _json(links.api_items)[1:-1]
 
     def encode(category: Category, rows) -> str:
@@ -93,9 +93,9 @@ def _postgresql_items(links: Links):
         page = _json(links.category_url(category.slug))[1:-1]
         return ", ".join(
             [
-                f'{{"id": {item_id}, "name": {string(name)}, "slug": {string(slug)}, '
-                f'"description": {string(text)}, "category": {fields}, '
-                f'"owner": {{"id": {owner_id}, "name": {string(owner)}}}, '
+                f'{{"id": {item_id}, "name": {_json_string(name)}, "slug": {_json_string(slug)}, '
+                f'"description": {_json_string(text)}, "category": {fields}, '
+                f'"owner": {{"id": {owner_id}, "name": {_json_string(owner)}}}, '
                 f'"created": "{created}", "updated": "{updated}", "version": {version}, '
                 f'"url": "{page}{_url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
                 for _, item_id, name, slug, text, owner_id, owner, created, updated, version in rows
@@ -137,7 +137,8 @@ def _catalog_chunks(categories: list[Category], rows, encode, links: Links):
     ``categories`` and ``rows`` are both in category id order. Rows of a category
     missing from ``categories`` (added after it was read) are skipped.
     """
-    pending = ['{"categories":[']
+    yield '{"categories":['
+    pending = []
     batches = _batches(rows)
     batch = next(batches, None)
     for n, category in enumerate(categories):
