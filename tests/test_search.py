@@ -1,16 +1,18 @@
 """Search by words in names and descriptions: the /search page, on SQLite and PostgreSQL."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from api_data import seed_api_catalog
 from sqlalchemy import event, select
 
+from catalog.api.cursors import encode_cursor
 from catalog.changes import add_category, add_item, change_item
 from catalog.cli import seed_synthetic
 from catalog.extensions import db
 from catalog.models import Item, User
-from catalog.search import matches, search_query
+from catalog.search import api_query, search_query
 
 
 @pytest.fixture
@@ -142,7 +144,7 @@ def test_postgresql_plans_use_the_gin_index(app, backend_name):
         # the queries name the indexed column, so that they can use the index at all.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         page = _plan(connection, *search_query("synthetic 42", 1, 20))
-        api = _plan(connection, select(Item.id).where(matches("synthetic 42")), {})
+        api = _plan(connection, *api_query("synthetic 42", 0, 21))
         db.session.rollback()
     assert "ix_items_search_vector" in page, page
     assert "ix_items_search_vector" in api, api
@@ -246,3 +248,120 @@ def test_search_follows_edits(app, client, lamps):
         db.session.commit()
     assert names(client.get("/search?q=kettle").get_data(as_text=True)) == ["Camp Kettle"]
     assert names(client.get("/search?q=burners").get_data(as_text=True)) == []
+
+
+# The API's search, in id order. Sixteen items, oldest first, Camping and Hiking by turns
+# (the even ones in Hiking); these hold "lamp", in the name or only in the description.
+SHELF_LAMPS = {1: "name", 2: "name", 4: "description", 8: "name", 9: "description", 10: "name"}
+SHELF_LAMPS[15] = "name"
+# PROBE_ITEMS and WALK_SCALE: the defaults walk a catalog this small whole; one probed item
+# sends every page to the index; with two, some pages are walked, some walks fall short
+# and go on through the index, some pages go to the index at once; with eight, pages are
+# walked only when the probe fills them, or near the end.
+REACHES = [(2_000, 5_000_000), (1, 1), (2, 3), (8, 1)]
+
+
+@pytest.fixture
+def shelf(app) -> dict[int, int]:
+    """Add the sixteen items; return their ids by position."""
+    with app.app_context():
+        owner = User(issuer="https://issuer.example", subject="1", email="o@example.com", name="O")
+        db.session.add(owner)
+        camping, hiking = add_category("Camping"), add_category("Hiking")
+        items = {}
+        for n in range(1, 17):
+            where = SHELF_LAMPS.get(n)
+            name = f"Lamp {n}" if where == "name" else f"Box {n}"
+            description = "Bright, a lamp for the tent." if where == "description" else "Sturdy."
+            items[n] = add_item(owner, hiking if n % 2 == 0 else camping, name, description)
+        db.session.commit()
+        return {n: item.id for n, item in items.items()}
+
+
+@pytest.fixture(params=REACHES, ids=lambda reach: f"probe-{reach[0]}-scale-{reach[1]}")
+def reach(request, monkeypatch):
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", request.param[0])
+    monkeypatch.setattr("catalog.search.WALK_SCALE", request.param[1])
+
+
+def api_pages(client, url: str) -> list[list[int]]:
+    """Return the item ids of each page from ``url`` on, following ``next`` to the end."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        page = response.get_json()
+        pages.append([item["id"] for item in page["items"]])
+        url = page["next"]
+        assert len(pages) <= 20, "the pages do not end"
+    return pages
+
+
+@pytest.mark.parametrize("category", [None, "hiking"])
+def test_api_lists_every_match_once_in_id_order(client, shelf, reach, category):
+    expected = [shelf[n] for n in SHELF_LAMPS if category is None or n % 2 == 0]
+    for limit in (1, 2, 3, 100):
+        query = {"q": "lamp", "limit": limit, **({"category": category} if category else {})}
+        pages = api_pages(client, f"/api/v1/items?{urlencode(query)}")
+        assert [i for page in pages for i in page] == expected, (limit, pages)
+        assert all(len(page) == limit for page in pages[:-1]), (limit, pages)
+        assert pages[-1], "a page with a next link came before an empty one"
+
+
+def test_api_search_edges(client, shelf, reach):
+    def page(**query):
+        return client.get(f"/api/v1/items?{urlencode(query)}").get_json()
+
+    nothing = {"items": [], "next": None}
+    assert page(q="kayak") == nothing
+    assert page(q="lamp", cursor="zzzzzzzzzzzz") == nothing
+    assert page(q="lamp", cursor=encode_cursor(shelf[15])) == nothing
+    assert page(q="lamp", category="hiking", cursor=encode_cursor(shelf[10])) == nothing
+    middle = page(q="lamp", limit=2, cursor=encode_cursor(shelf[3]))
+    assert [item["id"] for item in middle["items"]] == [shelf[4], shelf[8]]
+    assert middle["next"] is not None
+    last = page(q="lamp", limit=2, cursor=encode_cursor(shelf[9]))
+    assert [item["id"] for item in last["items"]] == [shelf[10], shelf[15]]
+    assert last["next"] is None
+
+
+def test_api_search_pages_cost_one_query(client, shelf, reach, count_queries):
+    with count_queries() as queries:
+        assert client.get("/api/v1/items?q=lamp&limit=2&cursor=3").status_code == 200
+    assert len(queries) == 1, queries
+
+
+def _removed_rows(plan: dict) -> int:
+    """Return how many rows the nodes of ``plan`` read and threw away, all told."""
+    return plan.get("Rows Removed by Filter", 0) + sum(map(_removed_rows, plan.get("Plans", [])))
+
+
+def test_api_search_reads_a_bounded_number_of_items(app, backend_name, monkeypatch):
+    """A word that matches nothing costs the probe, not a walk through every item."""
+    if backend_name != "postgresql":
+        pytest.skip("the planner is PostgreSQL's")
+    # Probe 100 items; walk at most 458 (for 21 rows), so that a rare word is not walked.
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", 100)
+    monkeypatch.setattr("catalog.search.WALK_SCALE", 10_000)
+    seed_api_catalog(app)
+    with app.app_context():
+        seed_synthetic(3000)
+        connection = db.session.connection()
+        connection.exec_driver_sql("ANALYZE items")
+        # As at a million items, where reading every item costs more than the index.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        last = connection.exec_driver_sql("SELECT max(id) FROM items").scalar()
+
+        def analyze(q, after):
+            statement, params = api_query(q, after, 21)
+            compiled = statement.compile(dialect=connection.dialect)
+            rows = connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", {**compiled.params, **params}
+            )
+            return rows.scalar()[0]["Plan"]
+
+        for q, after in [("nosuchword", 0), ("synthetic 42", 0), ("synthetic", last - 500)]:
+            plan = analyze(q, after)
+            assert _removed_rows(plan) <= 100, (q, after, plan)
+        assert analyze("synthetic", last - 500)["Actual Rows"] == 21
+        db.session.rollback()

@@ -30,7 +30,7 @@ from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.links import Links
 from catalog.models import Category, Item
-from catalog.search import matches
+from catalog.search import api_query
 from catalog.serialize import (
     CATEGORY_COLUMNS,
     category_fields,
@@ -176,9 +176,18 @@ def list_items(query, headers):
         if category_id is None:
             abort(404, description=f"There is no category “{query['category']}”.")
         statement = statement.where(Item.category_id == category_id)
+    params = {}
     if "q" in query:
-        statement = statement.where(matches(query["q"]))
-    rows = db.session.execute(statement).all()
+        # The same items in the same order, found another way: filtered by the words, the
+        # statement above walked every item in id order for words the planner has no
+        # statistics on (0.8 s at a million items). catalog.search says how.
+        statement, params = api_query(
+            query["q"],
+            after=query.get("cursor", 0),
+            count=limit + 1,
+            category_id=category_id if "category" in query else None,
+        )
+    rows = db.session.execute(statement, params).all()
 
     links = Links()
     items = [links.add_to_item(item_fields(**row._mapping)) for row in rows[:limit]]
