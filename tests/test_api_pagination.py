@@ -3,6 +3,7 @@
 import pytest
 from api_data import seed_api_catalog
 
+from catalog.api.cursors import encode_cursor
 from catalog.changes import add_item
 from catalog.cli import seed_synthetic
 from catalog.extensions import db
@@ -24,6 +25,8 @@ def all_ids(client, url="/api/v1/items?limit=100"):
         page = client.get(url).get_json()
         ids += [item["id"] for item in page["items"]]
         url = page["next"]
+        if len(ids) > 1000:
+            pytest.fail("the pages do not end")
     return ids
 
 
@@ -118,3 +121,60 @@ def test_any_well_formed_cursor_is_a_position(client, seeded):
     assert first == client.get("/api/v1/items?limit=3").get_json()["items"]
     for cursor in ("ZZ", "a-b", "0123456789abc", ""):
         assert client.get(f"/api/v1/items?cursor={cursor}").status_code == 422
+
+
+# PROBE_ITEMS and WALK_SCALE for the search: by default a catalog this small is walked
+# whole; probing one item sends every page through the full-text index; probing three
+# walks eight items (a page of seven and one more) where three in a row match, and goes
+# through the index elsewhere.
+SEARCH_REACHES = [(2_000, 5_000_000), (1, 1), (3, 8)]
+
+
+@pytest.mark.parametrize(("probe_items", "walk_scale"), SEARCH_REACHES)
+def test_search_pages_while_matching_items_are_added(
+    client, seeded, monkeypatch, probe_items, walk_scale
+):
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.WALK_SCALE", walk_scale)
+    before = all_ids(client, "/api/v1/items?limit=100&q=synthetic")
+    assert len(before) == 120
+
+    walked, added = [], []
+    url = "/api/v1/items?limit=7&q=synthetic"
+    while url:
+        page = client.get(url).get_json()
+        walked += [item["id"] for item in page["items"]]
+        url = page["next"]
+        # Someone adds a matching item and one that does not match between every two pages.
+        for description in ("Synthetic too.", "Something else."):
+            item = {"category": "soccer", "name": f"Added {len(added)}", "description": description}
+            created = client.post("/api/v1/items", json=item, headers=seeded.bearer("lena"))
+            assert created.status_code == 201
+            added.append(created.get_json()["id"])
+        if len(added) > 200:
+            pytest.fail("the walk does not end")
+
+    assert walked == sorted(set(walked)), "not in id order, or an item was listed twice"
+    assert walked[: len(before)] == before
+    # Matching items added during the walk come at the end, all but the one added after
+    # the last page; the others never do.
+    assert walked[len(before) :] == added[:-2:2]
+
+
+@pytest.mark.parametrize(("probe_items", "walk_scale"), SEARCH_REACHES)
+def test_search_cursor_past_the_end_is_an_empty_last_page(
+    client, seeded, monkeypatch, probe_items, walk_scale
+):
+    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.WALK_SCALE", walk_scale)
+    ids = all_ids(client, "/api/v1/items?limit=100&q=synthetic&category=hockey")
+    assert 0 < len(ids) < 120
+    last = encode_cursor(ids[-1])
+    for query in (f"q=synthetic&cursor={last}", "q=synthetic&cursor=zzzzzzzzzzzz"):
+        assert client.get(f"/api/v1/items?{query}&category=hockey").get_json() == {
+            "items": [],
+            "next": None,
+        }
+    first = encode_cursor(ids[0])
+    page = client.get(f"/api/v1/items?q=synthetic&category=hockey&cursor={first}&limit=3")
+    assert [item["id"] for item in page.get_json()["items"]] == ids[1:4]
