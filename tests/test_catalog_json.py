@@ -68,8 +68,14 @@ def awkward(app):
         db.session.commit()
 
 
-def test_the_document_is_what_item_fields_and_links_make(client, awkward, monkeypatch):
+def test_the_document_is_what_item_fields_and_links_make(app, client, awkward, monkeypatch):
+    postgresql_items, used = feeds._postgresql_items, []
+    monkeypatch.setattr(
+        feeds, "_postgresql_items", lambda links: used.append(links) or postgresql_items(links)
+    )
     served = client.get("/catalog.json").get_data()
+    with app.app_context():
+        assert bool(used) == (db.engine.dialect.name == "postgresql")
     # The reference: every item through item_fields and Links, dumped by json.dumps.
     monkeypatch.setattr(feeds, "_postgresql_items", feeds._python_items)
     reference = client.get("/catalog.json").get_data()
