@@ -4,11 +4,14 @@
 category order read in chunks (a server-side cursor on PostgreSQL), written out
 as it is read. Its cost in queries and memory does not grow with the catalog.
 
-On PostgreSQL each item's JSON is written by one f-string from plain columns, with the
-timestamps already formatted by the database: about four times less work per item
-than building dicts and links for ``json.dumps``. The document is the same, byte for
-byte, as the one built from ``item_fields`` and ``Links`` (which SQLite still uses);
-the tests hold the two to that.
+On PostgreSQL the database formats the timestamps and Python writes each item with
+one f-string from plain columns, instead of a dict, its links and ``json.dumps``: the
+download takes about a third of the time it did, so a million items stream within
+gunicorn's 30 s. Having PostgreSQL write the items' JSON (``to_json``,
+``json_build_object``) measured slower: it escapes strings more slowly than Python, and
+through a server-side cursor the two take turns rather than work at once. The document
+is the same, byte for byte, as the one built from ``item_fields`` and ``Links`` (which
+SQLite still uses); the tests hold the two to that.
 """
 
 import json
@@ -37,7 +40,7 @@ FEED_ENTRIES = 50
 # Tag URIs (RFC 4151) name the site's host and a date it held that name; the feed
 # uses this date, each entry the day its item was added, so ids never change.
 FEED_TAG_DATE = "2025"
-# The streamed rows are ITEM_COLUMNS, in this order, then the category id.
+# The Python path's rows are ITEM_COLUMNS, in this order, then the category id.
 _ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
 # Characters XML 1.0 cannot carry; descriptions are checked on the way in, but the
 # feed must stay well-formed whatever an old row holds.
