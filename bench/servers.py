@@ -67,6 +67,8 @@ def memory_kb(pid: int) -> tuple[int, int] | None:
         fields = _status(pid)
     except (FileNotFoundError, ProcessLookupError):
         return None
+    if "VmRSS" not in fields:  # a worker that has died and not yet been reaped
+        return None
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
