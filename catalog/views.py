@@ -1,6 +1,9 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, g, render_template, request
+from markupsafe import Markup
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import contains_eager
 
@@ -83,16 +86,38 @@ def latest_items(limit: int) -> list[Row]:
     return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
 
 
+@bp.app_template_filter("timestamp")
+def timestamp(value: datetime) -> Markup:
+    """Show a UTC ``value`` to the minute, with its exact time for machines."""
+    return Markup('<time datetime="{}">{} UTC</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
+    )
+
+
 @bp.get("/")
 @read_only
 def index():
-    """Show every category with its item count, and the latest items."""
-    return render_template(
-        "catalog/index.html",
-        categories=db.session.execute(CATEGORIES).all(),
-        latest=latest_items(current_app.config["LATEST_ITEMS"]),
-        links=Links(external=False),
-    )
+    """Show every category with its item count, and the latest items.
+
+    The lists reach the template as tuples with their links already made: in a loop,
+    each method call and attribute lookup in Jinja costs more than doing it here.
+    """
+    links = Links(external=False)
+    categories = [
+        (name, links.category_url(slug), count)
+        for name, slug, count in db.session.execute(CATEGORIES)
+    ]
+    latest = [
+        (
+            item.name,
+            links.item_url(item.category_slug, item.slug),
+            item.category_name,
+            links.category_url(item.category_slug),
+            item.created,
+        )
+        for item in latest_items(current_app.config["LATEST_ITEMS"])
+    ]
+    return render_template("catalog/index.html", categories=categories, latest=latest)
 
 
 @bp.get("/catalog/<category_slug>/")
@@ -132,13 +157,13 @@ def category(category_slug):
         has_previous, has_next = more, True
     else:
         has_previous, has_next = after is not None, more
+    links = Links(external=False)
     return render_template(
         "catalog/category.html",
         category=category,
-        items=rows,
+        items=[(name, links.item_url(category.slug, slug)) for name, slug in rows],
         previous_slug=rows[0].slug if rows and has_previous else None,
         next_slug=rows[-1].slug if rows and has_next else None,
-        links=Links(external=False),
     )
 
 
