@@ -21,7 +21,7 @@ PHASES = {
 PHASE_NOTES = {
     "request": "Flask handling the request (the rest is gunicorn: accept, parse, write)",
     "SQL execute": "SQLAlchemy executing statements, waiting on PostgreSQL included",
-    "driver": "anything in psycopg: statements, BEGIN/ROLLBACK, the pool's pre-ping",
+    "driver": "anything in psycopg: sending statements, waiting for and reading results",
     "SQL compile": "SQLAlchemy compiling statements (cached after the first)",
     "ORM objects": "turning rows into ORM objects",
     "templates": "Jinja rendering",
