@@ -16,18 +16,17 @@ SQLite still uses); the tests hold the two to that.
 
 import json
 import re
-import string
 from itertools import groupby, islice
 from json.encoder import encode_basestring as _json_string  # json.dumps's own, in C
 from operator import attrgetter
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, stream_with_context, url_for
 from sqlalchemy import func, select
 
 from catalog.extensions import db
-from catalog.links import Links
+from catalog.links import Links, url_segment
 from catalog.models import Category, Item, User, utcnow
 from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows
 
@@ -45,9 +44,6 @@ _ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
 # Characters XML 1.0 cannot carry; descriptions are checked on the way in, but the
 # feed must stay well-formed whatever an old row holds.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# What quote() leaves as it is (its default safe "/" included): a slug made only of
-# these is its own URL segment, so most slugs skip quote().
-_URL_SAFE = string.ascii_letters + string.digits + "_.-~/"
 # datetime.isoformat() of a UTC timestamp, as to_char writes it; the fraction is dropped
 # below when it is zero, as isoformat() drops it.
 _ISOFORMAT_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
@@ -57,11 +53,6 @@ _category_of = attrgetter("category_id")
 def _json(value) -> str:
     """Return ``value`` as JSON, in the one formatting the whole document uses."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def _url_segment(slug: str) -> str:
-    """Return ``slug`` as it appears in a URL: what ``quote(slug)`` returns, sooner."""
-    return quote(slug) if slug.rstrip(_URL_SAFE) else slug
 
 
 def _isoformat(timestamp):
@@ -100,7 +91,7 @@ def _postgresql_items(links: Links):
                 f'"description": {_json_string(text)}, "category": {fields}, '
                 f'"owner": {{"id": {owner_id}, "name": {_json_string(owner)}}}, '
                 f'"created": "{created}", "updated": "{updated}", "version": {version}, '
-                f'"url": "{page}{_url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
+                f'"url": "{page}{url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
                 for _, item_id, name, slug, text, owner_id, owner, created, updated, version in rows
             ]
         )

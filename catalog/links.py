@@ -5,17 +5,19 @@ URL map for each of a hundred thousand items (or each of a page's fifty links),
 keeps /catalog.json and the listing pages fast.
 """
 
-import re
+import string
 from urllib.parse import quote
 
 from flask import url_for
 
-# What slugify makes of Latin names needs no quoting; other scripts do.
-_PLAIN = re.compile(r"[a-z0-9-]+")
+# What quote() leaves as it is (its default safe "/" included). What slugify makes of
+# Latin names is made only of these and skips quote(); other scripts are quoted.
+_URL_SAFE = string.ascii_letters + string.digits + "_.-~/"
 
 
-def _segment(slug: str) -> str:
-    return slug if _PLAIN.fullmatch(slug) else quote(slug)
+def url_segment(slug: str) -> str:
+    """Return ``slug`` as it appears in a URL: what ``quote(slug)`` returns, sooner."""
+    return quote(slug) if slug.rstrip(_URL_SAFE) else slug
 
 
 class Links:
@@ -31,12 +33,12 @@ class Links:
         """Return the URL of a category's page."""
         url = self._categories.get(category_slug)
         if url is None:
-            url = self._categories[category_slug] = f"{self.catalog}{_segment(category_slug)}/"
+            url = self._categories[category_slug] = f"{self.catalog}{url_segment(category_slug)}/"
         return url
 
     def item_url(self, category_slug: str, item_slug: str) -> str:
         """Return the URL of an item's page."""
-        return f"{self.category_url(category_slug)}{_segment(item_slug)}/"
+        return f"{self.category_url(category_slug)}{url_segment(item_slug)}/"
 
     def category_items_url(self, category_slug: str) -> str:
         """Return the API URL listing a category's items."""
