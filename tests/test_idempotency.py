@@ -1,8 +1,10 @@
 """``Idempotency-Key`` on POST /api/v1/items: a retried create never makes a second item."""
 
+import json
 import threading
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from api_data import seed_api_catalog
@@ -20,11 +22,13 @@ def seeded(app):
     return seed_api_catalog(app)
 
 
-def create(client, seeded, key, subject="ada", **fields):
+def create(client, seeded, key, subject="ada", host=None, **fields):
     body = {"category": "soccer", "name": "Corner Flag", "description": "Set of four.", **fields}
     headers = {**seeded.bearer(subject)}
     if key is not None:
         headers["Idempotency-Key"] = key
+    if host is not None:
+        headers["Host"] = host
     return client.post("/api/v1/items", json=body, headers=headers)
 
 
@@ -67,6 +71,62 @@ def test_the_replay_is_the_answer_as_it_was(app, client, seeded):
     assert again.status_code == 201
     assert again.get_json()["description"] == "Set of four."
     assert again.get_json()["version"] == 1
+
+
+def without_links(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k not in ("url", "api_url")}
+
+
+def test_a_replay_names_the_host_it_answers_not_the_first_one(app, client, seeded):
+    key = str(uuid.uuid4())
+    first = create(client, seeded, key, host="eu.catalog.example")
+    assert first.status_code == 201
+    assert first.headers["Location"].startswith("http://eu.catalog.example/api/v1/items/")
+    with app.app_context():
+        [row] = db.session.scalars(select(IdempotencyKey))
+        assert "http" not in row.body + row.headers
+        assert "catalog.example" not in row.body + row.headers
+
+    again = create(client, seeded, key, host="catalog.example")
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    path = urlsplit(first.headers["Location"]).path
+    assert again.headers["Location"] == f"http://catalog.example{path}"
+    document = again.get_json()
+    assert document["api_url"] == f"http://catalog.example{path}"
+    assert document["url"] == "http://catalog.example/catalog/soccer/corner-flag/"
+    assert without_links(document) == without_links(first.get_json())
+
+
+def test_an_answer_first_sent_to_a_forged_host_is_replayed_on_the_honest_one(client, seeded):
+    # Without ALLOWED_HOSTS any Host is served, but what is kept must not carry it along.
+    key = str(uuid.uuid4())
+    forged = create(client, seeded, key, host="evil.example")
+    assert forged.headers["Location"].startswith("http://evil.example/")
+
+    again = create(client, seeded, key)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "evil.example" not in again.headers["Location"]
+    assert "evil.example" not in again.get_data(as_text=True)
+    assert again.headers["Location"].startswith("http://localhost/api/v1/items/")
+
+
+def test_answers_stored_with_their_host_are_replayed_on_the_current_one(app, client, seeded):
+    # Answers kept before they were stored as paths hold absolute URLs.
+    key = str(uuid.uuid4())
+    first = create(client, seeded, key)
+    with app.app_context():
+        row = db.session.scalar(select(IdempotencyKey))
+        body = json.loads(row.body)
+        body["url"] = f"https://evil.example{body['url']}"
+        body["api_url"] = f"https://evil.example{body['api_url']}"
+        row.body = json.dumps(body)
+        row.headers = json.dumps({**json.loads(row.headers), "Location": body["api_url"]})
+        db.session.commit()
+    again = create(client, seeded, key)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.get_json() == first.get_json()
 
 
 def test_without_a_key_each_create_is_new(app, client, seeded):

@@ -10,11 +10,18 @@ successful creates are remembered, so retrying after a 4xx or a 503 is always sa
 
 Keys belong to the user whose token sent them, and are kept for ``LIFETIME``; a
 user's expired keys are deleted when they claim a new one.
+
+The stored answer keeps the paths of its URLs, not the scheme and host they were first
+sent with, and a replay puts the retry's own in front: a retry through another of the
+site's names gets links on that name, and an answer first sent to a forged ``Host``
+(which gets through when ``ALLOWED_HOSTS`` is unset) never carries that host to the
+honest retry.
 """
 
 import hashlib
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import marshmallow as ma
 from flask import abort, g, request
@@ -33,6 +40,9 @@ REPLAYED = "Idempotent-Replayed"
 LIFETIME = timedelta(hours=24)
 # Printable ASCII without spaces: a UUID, a random token, or a quoted string all fit.
 KEY_PATTERN = r"^[!-~]+$"
+# Where a stored answer holds URLs: the item's fields, and headers.
+URL_FIELDS = ("url", "api_url")
+URL_HEADERS = ("Location",)
 
 REPLAYED_HEADER = {
     REPLAYED: {
@@ -69,6 +79,21 @@ def fingerprint(data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _path(url: str) -> str:
+    """Return ``url`` without its scheme and host."""
+    return urlunsplit(urlsplit(url)._replace(scheme="", netloc=""))
+
+
+def _on_this_host(url: str) -> str:
+    """Return ``url`` (a path, or an absolute URL kept before) on this request's host."""
+    return f"{request.scheme}://{request.host}{_path(url)}"
+
+
+def _with_urls(values: dict, names: tuple[str, ...], rewrite) -> dict:
+    """Return ``values`` with those of ``names`` it has passed through ``rewrite``."""
+    return {k: rewrite(v) if k in names else v for k, v in values.items()}
+
+
 def _live(user_id: int, key: str) -> IdempotencyKey | None:
     return db.session.scalar(
         select(IdempotencyKey).where(
@@ -103,7 +128,9 @@ def _replay(row: IdempotencyKey, print_: str):
         )
     if row.status is None:
         _in_progress()
-    return json.loads(row.body), row.status, {**json.loads(row.headers), REPLAYED: "true"}
+    body = _with_urls(json.loads(row.body), URL_FIELDS, _on_this_host)
+    headers = _with_urls(json.loads(row.headers), URL_HEADERS, _on_this_host)
+    return body, row.status, {**headers, REPLAYED: "true"}
 
 
 def claim(user: User, key: str, data: dict):
@@ -143,5 +170,5 @@ def remember(body: dict, status: int, headers: dict) -> None:
     claimed = g.pop("idempotency_claim", None)
     if claimed is not None:
         claimed.status = status
-        claimed.body = json.dumps(body, ensure_ascii=False)
-        claimed.headers = json.dumps(headers)
+        claimed.body = json.dumps(_with_urls(body, URL_FIELDS, _path), ensure_ascii=False)
+        claimed.headers = json.dumps(_with_urls(headers, URL_HEADERS, _path))
