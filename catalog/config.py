@@ -1,6 +1,7 @@
 """Settings from the environment, read when the app is created, never at import."""
 
 import os
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -51,6 +52,7 @@ ENVIRONMENT = (
     "MAX_CONTENT_LENGTH",
     "FORCE_HTTPS",
     "TRUSTED_PROXIES",
+    "ALLOWED_HOSTS",
 )
 
 # Whole-number database settings and the least each may be. A statement timeout of 0
@@ -116,6 +118,40 @@ def count(name: str, value, minimum: int = 0) -> int:
     if number is None or number < minimum:
         raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
     return number
+
+
+# A DNS name or an IPv4 address, as werkzeug accepts it in a Host header (ASCII, no port).
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII)
+
+
+def allowed_hosts(value) -> list[str] | None:
+    """Parse ``ALLOWED_HOSTS`` into werkzeug's trusted hosts, or None when it names none.
+
+    Names are exact; ``*.example.com`` or ``.example.com`` (werkzeug's spelling, to which
+    the first is turned) also allows example.com and every name under it. Any port is
+    accepted, as werkzeug ignores ports, so a name given with one is refused rather than
+    giving the impression that its port is checked.
+    """
+    if value is None:
+        return None
+    given = value.split(",") if isinstance(value, str) else value
+    hosts = []
+    for entry in (e.strip() for e in given):
+        if not entry:
+            continue
+        subdomains = entry.startswith(("*.", "."))
+        name = entry.split(".", 1)[1] if subdomains else entry
+        try:
+            name = name.lower().encode("idna").decode("ascii")
+        except UnicodeError:
+            name = ""
+        if not _HOST_NAME.fullmatch(name):
+            raise ConfigError(
+                f"ALLOWED_HOSTS: {entry!r} is not a host name; give names such as "
+                "example.com or *.example.com, without scheme, port or path, separated by commas"
+            )
+        hosts.append(f".{name}" if subdomains else name)
+    return hosts or None
 
 
 def web_concurrency() -> int:
@@ -201,6 +237,9 @@ def configure(app, overrides=None) -> None:
     app.config["TRUSTED_PROXIES"] = count(
         "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0 if relaxed else 1)
     )
+    # Flask refuses any other Host once this is a list (catalog.security answers the 400);
+    # None, when ALLOWED_HOSTS is unset, lets every host in, in every mode.
+    app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config.get("ALLOWED_HOSTS"))
 
 
 def database_label(url: str) -> str:
