@@ -128,6 +128,23 @@ def check_debug(context: Context) -> Finding:
     return ok("debug", "debug, testing and dev sign-in are off")
 
 
+def check_hosts(context: Context) -> Finding:
+    """Requests are served only for the host names in ``ALLOWED_HOSTS``."""
+    hosts = current_app.config.get("TRUSTED_HOSTS")
+    if hosts:
+        # werkzeug's ".example.com" is the "*.example.com" people write; it matches both.
+        names = ", ".join(f"*{host}" if host.startswith(".") else host for host in hosts)
+        return ok("hosts", f"answers for {names}; any other Host gets 400")
+    if current_app.debug or current_app.testing:
+        return ok("hosts", "ALLOWED_HOSTS is not set: any host is served, as in debug and testing")
+    return problem(
+        "hosts",
+        "ALLOWED_HOSTS is not set: the site answers whatever Host a request names",
+        "set ALLOWED_HOSTS to the names the site is reached by, such as "
+        "my-catalog.herokuapp.com,www.example.com",
+    )
+
+
 def check_database(context: Context) -> Finding:
     """The database is PostgreSQL and answers."""
     label = database_label(current_app.config["SQLALCHEMY_DATABASE_URI"])
@@ -288,6 +305,7 @@ def check_connections(context: Context) -> Finding:
 CHECKS = (
     check_secret_key,
     check_debug,
+    check_hosts,
     check_database,
     check_migrations,
     check_oidc,

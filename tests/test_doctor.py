@@ -18,7 +18,13 @@ on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect
 @pytest.fixture
 def production(monkeypatch, oidc_provider):
     """Return a factory of production apps: a strong key, sign-in configured, no debug."""
-    for name in ("FLASK_DEBUG", "WEB_CONCURRENCY", "DATABASE_POOL_SIZE", "OIDC_ISSUER"):
+    for name in (
+        "FLASK_DEBUG",
+        "WEB_CONCURRENCY",
+        "DATABASE_POOL_SIZE",
+        "OIDC_ISSUER",
+        "ALLOWED_HOSTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
     made = []
@@ -30,6 +36,7 @@ def production(monkeypatch, oidc_provider):
             "OIDC_ISSUER": oidc_provider.issuer,
             "OIDC_CLIENT_ID": "catalog",
             "OIDC_CLIENT_SECRET": "catalog-client-secret",
+            "ALLOWED_HOSTS": "my-catalog.herokuapp.com",
             **settings,
         }
         made.append(create_app(config))
@@ -63,6 +70,7 @@ def test_good_setup_passes_every_check(production, database_url):
     assert list(findings) == [
         "secret key",
         "debug",
+        "hosts",
         "database",
         "migrations",
         "sign-in",
@@ -130,6 +138,36 @@ def test_testing_or_dev_sign_in_is_a_problem(production, unreachable_url, settin
     assert status == "problem"
     assert named in detail
     assert code == 1
+
+
+def test_unset_allowed_hosts_is_a_problem(production, unreachable_url):
+    app = production(unreachable_database(unreachable_url), ALLOWED_HOSTS=None)
+    code, findings = doctor(app, "--offline")
+    status, detail = findings["hosts"]
+    assert status == "problem"
+    assert "ALLOWED_HOSTS is not set" in detail
+    assert "set ALLOWED_HOSTS to the names" in detail
+    assert code == 1
+
+
+def test_allowed_hosts_are_listed(production, unreachable_url):
+    app = production(
+        unreachable_database(unreachable_url),
+        ALLOWED_HOSTS="my-catalog.herokuapp.com, *.example.com",
+    )
+    status, detail = doctor(app, "--offline")[1]["hosts"]
+    assert status == "ok"
+    assert detail == (
+        "answers for my-catalog.herokuapp.com, *.example.com; any other Host gets 400"
+    )
+
+
+def test_unset_allowed_hosts_is_fine_in_debug(production, unreachable_url, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = production(unreachable_database(unreachable_url), ALLOWED_HOSTS=None)
+    status, detail = doctor(app, "--offline")[1]["hosts"]
+    assert status == "ok"
+    assert "any host is served" in detail
 
 
 def test_unreachable_database_is_a_problem(production, unreachable_url):
