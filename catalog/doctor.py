@@ -184,7 +184,9 @@ def check_migrations(context: Context) -> Finding:
         heads = set(script.get_heads())
     except CommandError as exc:
         return problem(
-            "migrations", f"cannot read the migrations: {exc}", "run it from the app's folder"
+            "migrations",
+            f"cannot read the migrations: {exc}",
+            "reinstall the app: its migrations folder is missing or damaged",
         )
     if context.database_error:
         return problem("migrations", "not checked: the database does not answer", "see above")

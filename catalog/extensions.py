@@ -1,6 +1,7 @@
 """Every extension object, unbound; ``create_app`` binds them."""
 
 import sqlite3
+from pathlib import Path
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -12,9 +13,22 @@ from sqlalchemy.engine import Engine
 
 from catalog.models import Base
 
+
+def migrations_directory() -> str:
+    """Return the folder of the app's Alembic migrations."""
+    # Inside the package once it is installed from a wheel (pyproject.toml puts it there),
+    # beside it in a checkout or an editable install.
+    package = Path(__file__).resolve().parent
+    installed = package / "migrations"
+    return str(installed if installed.is_dir() else package.parent / "migrations")
+
+
 # Models derive from our own Base; the extension only needs its metadata.
 db = SQLAlchemy(metadata=Base.metadata)
-migrate = Migrate(render_as_batch=True, compare_server_default=True)
+# Found from the package, not the working directory, so `flask db upgrade` works from anywhere.
+migrate = Migrate(
+    directory=migrations_directory(), render_as_batch=True, compare_server_default=True
+)
 # Checks the token on every POST/PUT/PATCH/DELETE; token-authenticated APIs exempt themselves.
 csrf = CSRFProtect()
 # Keyed by address unless a limit says otherwise; catalog.limits sets the limits, and
