@@ -5,6 +5,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
+import limits
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -53,6 +54,8 @@ ENVIRONMENT = (
     "FORCE_HTTPS",
     "TRUSTED_PROXIES",
     "ALLOWED_HOSTS",
+    "RATELIMIT_WRITES",
+    "RATELIMIT_SIGN_IN",
 )
 
 # Whole-number database settings and the least each may be. A statement timeout of 0
@@ -63,6 +66,11 @@ DATABASE_NUMBERS = {
     "DATABASE_POOL_TIMEOUT": 1,
     "DATABASE_STATEMENT_TIMEOUT": 0,
 }
+
+# Rate limits, in the limits library's notation; their defaults are in catalog.limits.
+RATE_LIMITS = ("RATELIMIT_WRITES", "RATELIMIT_SIGN_IN")
+# What redis-py's from_url understands.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 # gunicorn's rule of thumb, capped: past a few workers memory runs out before CPU does.
 MAX_DEFAULT_WORKERS = 8
@@ -154,6 +162,32 @@ def allowed_hosts(value) -> list[str] | None:
     return hosts or None
 
 
+def rate_limit(name: str, value) -> str:
+    """Check a rate limit such as ``60 per minute`` or ``10/second;100/day``; return it."""
+    text = str(value).strip()
+    try:
+        items = limits.parse_many(text)
+    except ValueError:
+        items = []
+    # A limit of 0 would refuse every request it covers: a typo, not a policy.
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigError(
+            f"{name} must be a rate limit such as '60 per minute' or '10/second;100/day' "
+            f"(at least 1 per second, minute, hour, day, month or year), not {value!r}"
+        )
+    return text
+
+
+def redis_url(value: str) -> str:
+    """Check that ``REDIS_URL`` is a URL redis-py can connect to; return it."""
+    url = value.strip()
+    if urlsplit(url).scheme not in REDIS_SCHEMES or "://" not in url:
+        raise ConfigError(
+            f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {database_label(url)!r}"
+        )
+    return url
+
+
 def web_concurrency() -> int:
     """Return how many gunicorn workers to run: ``WEB_CONCURRENCY``, else 2 per core + 1."""
     if os.environ.get("WEB_CONCURRENCY"):
@@ -240,6 +274,13 @@ def configure(app, overrides=None) -> None:
     # Flask refuses any other Host once this is a list (catalog.security answers the 400);
     # None, when ALLOWED_HOSTS is unset, lets every host in, in every mode.
     app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config.get("ALLOWED_HOSTS"))
+    # Rate limits and their store: a typo here would otherwise surface as a traceback on
+    # the first write, or as limits that silently count in each process alone.
+    for name in RATE_LIMITS:
+        if app.config.get(name) is not None:
+            app.config[name] = rate_limit(name, app.config[name])
+    if app.config.get("REDIS_URL"):
+        app.config["REDIS_URL"] = redis_url(app.config["REDIS_URL"])
 
 
 def database_label(url: str) -> str:
