@@ -33,11 +33,14 @@ migrate = Migrate(
 csrf = CSRFProtect()
 # Keyed by address unless a limit says otherwise; catalog.limits sets the limits, and
 # REDIS_URL, when set, makes every process count together. Fixed-window is the cheapest
-# strategy in Redis (one INCR per hit); if the store is down, requests go through.
+# strategy in Redis (one INCR per hit). When Redis does not answer, the same limits count
+# in this process's memory until it does again (catalog.limits says how); an error the
+# fallback cannot absorb is logged and the request goes through.
 limiter = Limiter(
     key_func=get_remote_address,
     strategy="fixed-window",
     headers_enabled=True,
+    in_memory_fallback_enabled=True,
     swallow_errors=True,
 )
 

@@ -4,10 +4,25 @@ Writes are keyed by who makes them: the signed-in user (from the signed session
 cookie, so the check needs no query), the owner of the request's API token, or
 else the client's address. Counters live in Redis when ``REDIS_URL`` is set, so
 that every process and host counts together; in memory otherwise.
+
+Redis is a helper, not a dependency: a Redis that is down or hangs must neither take
+the site down nor lift the limits. Every call to it gives up after ``REDIS_TIMEOUT``
+(a second, where Redis answers in a fraction of a millisecond), so a hung one costs a
+request a second instead of a worker. The first call that fails switches the limiter
+to Flask-Limiter's in-memory fallback: the same limits, counted by each process on its
+own, with one warning in the log. While it lasts, Flask-Limiter asks Redis again (a
+``PING``) on a limited request after 1, 2, 4 ... 32 s, then from 1 s again, and goes
+back to counting in Redis, with a line in the log, as soon as one answers.
 """
 
+import logging
+
+import redis
 from flask import current_app, request, session
+from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from catalog import auth, manage, outages, tokens
 from catalog.api import routes as api_routes
@@ -22,10 +37,29 @@ SETTINGS = {
     "RATELIMIT_SIGN_IN": "10 per minute",
     "RATELIMIT_HEADER_RETRY_AFTER_VALUE": "delta-seconds",
 }
+# Seconds to connect to Redis, and to wait for any answer of its.
+REDIS_TIMEOUT = 1
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGN_IN = frozenset({"auth.start", "auth.callback", "auth.dev_login"})
 # Every blueprint with a route that changes data; tests check that none is missing.
 WRITE_BLUEPRINTS = (auth.bp, manage.bp, tokens.bp, api_routes.bp)
+
+
+def redis_options() -> dict:
+    """Return redis-py's options for every client of Redis: the limiter, /healthz, doctor."""
+    return {
+        "socket_connect_timeout": REDIS_TIMEOUT,
+        "socket_timeout": REDIS_TIMEOUT,
+        # redis-py retries three times with growing pauses by default, which would turn
+        # a one-second timeout into ten. Retry once, at once, on a dropped connection (a
+        # pooled one that a restarted Redis closed); never after a timeout.
+        "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+    }
+
+
+def redis_client(url: str) -> redis.Redis:
+    """Return a client of the Redis at ``url`` whose every call is bounded."""
+    return redis.Redis.from_url(url, **redis_options())
 
 
 def limit_key() -> str:
@@ -110,4 +144,14 @@ def init_app(app):
         app.config.setdefault(name, value)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_options())
+    # The limiter outlives the apps of a process (tests make many): a new app's store
+    # starts out presumed alive, not in the fallback an earlier app's outage left.
+    limiter._storage_dead = False
     limiter.init_app(app)
+    # Flask-Limiter logs when it falls back (a warning) and when Redis is back (info) on
+    # its own logger, which nothing prints at info; print it where the app's lines go.
+    if default_handler not in limiter.logger.handlers:
+        limiter.logger.addHandler(default_handler)
+    if limiter.logger.level == logging.NOTSET:
+        limiter.logger.setLevel(logging.INFO)
