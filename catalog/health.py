@@ -1,25 +1,72 @@
-"""Liveness for load balancers and the platform's health checks."""
+"""Liveness for load balancers and the platform's health checks.
 
-from flask import Blueprint
+The database decides the answer: without it nothing works, so 503. Redis is reported
+but does not decide: without it the site keeps serving and the rate limits count in
+each process (catalog.limits), so taking the process out of service would only make
+things worse. Its state is asked at most every ``REDIS_RECHECK`` seconds per process,
+over one kept connection, and each ask gives up after the limiter's Redis timeout.
+"""
+
+import time
+
+import redis
+from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.extensions import db
+from catalog.limits import redis_client
 from catalog.outages import RETRY_AFTER, discard_session
 
 bp = Blueprint("health", __name__)
+# Seconds a process goes on reporting what Redis last said, so that a health check
+# every second costs Redis one PING every few, and a hung Redis a slow answer as rarely.
+REDIS_RECHECK = 5
+
+
+class RedisProbe:
+    """Ask one Redis whether it answers, and remember the answer for a few seconds."""
+
+    def __init__(self, url: str):
+        self.client = redis_client(url)
+        self.asked = -REDIS_RECHECK
+        self.answer = "unreachable"
+
+    def state(self) -> str:
+        """Return ``ok`` or ``unreachable``, asking Redis again once the last answer is old."""
+        if time.monotonic() - self.asked >= REDIS_RECHECK:
+            try:
+                self.client.ping()
+                self.answer = "ok"
+            except redis.RedisError:
+                self.answer = "unreachable"
+            self.asked = time.monotonic()
+        return self.answer
+
+
+def redis_state() -> str:
+    """Return ``ok``, ``unreachable`` or ``not configured`` for the app's Redis."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return "not configured"
+    probe = current_app.extensions.get("catalog.redis_probe")
+    if probe is None:
+        probe = current_app.extensions["catalog.redis_probe"] = RedisProbe(url)
+    return probe.state()
 
 
 @bp.get("/healthz")
 def healthz():
-    """Answer 200 when the app and its database answer, 503 otherwise."""
+    """Answer 200 when the app and its database answer, 503 otherwise; report Redis."""
+    redis_answer = redis_state()
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         discard_session()
         return (
-            {"status": "unavailable", "database": "unreachable"},
+            {"status": "unavailable", "database": "unreachable", "redis": redis_answer},
             503,
             {"Retry-After": str(RETRY_AFTER)},
         )
-    return {"status": "ok", "database": "ok"}
+    status = "ok" if redis_answer != "unreachable" else "degraded"
+    return {"status": status, "database": "ok", "redis": redis_answer}

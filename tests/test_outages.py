@@ -162,7 +162,11 @@ def test_healthz_says_503_with_retry_after(unreachable):
     response = unreachable.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "redis": "not configured",
+    }
 
 
 def on_postgresql(database_url):

@@ -79,7 +79,7 @@ def test_500_is_a_page_without_stack_trace(app, client):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not configured"}
 
 
 def test_healthz_503_when_database_is_gone(make_app, tmp_path):

@@ -18,12 +18,14 @@ import pytest
 import redis
 import requests
 from api_data import seed_api_catalog
+from conftest import redis_keys
 from gunicorn_server import gunicorn
 from oidc_provider import QUIET_PROVIDER
 from test_deploy import free_port
 
 pytestmark = QUIET_PROVIDER
 
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
 # Far above what one Redis call may take (its timeouts are about a second), far below
 # gunicorn's 30 s: a request that takes this long waited on Redis.
 QUICK = 3
@@ -247,6 +249,59 @@ def test_a_refused_redis_keeps_every_limit_in_this_process(
     warnings = [r for r in caplog.records if FALLING_BACK in r.getMessage()]
     assert [r.levelno for r in warnings] == [logging.WARNING]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+# /healthz reports Redis, quickly and cheaply, and stays 200 while only Redis is down.
+
+
+@pytest.fixture
+def shared_redis():
+    with redis_keys(SHARED_REDIS, "LIMITS*catalog-health*") as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "body"),
+    [
+        (None, {"status": "ok", "database": "ok", "redis": "not configured"}),
+        ("shared", {"status": "ok", "database": "ok", "redis": "ok"}),
+        ("refused", {"status": "degraded", "database": "ok", "redis": "unreachable"}),
+        ("hung", {"status": "degraded", "database": "ok", "redis": "unreachable"}),
+    ],
+)
+def test_healthz_reports_redis(make_app, database_url, request, redis_url, body):
+    if redis_url is not None:
+        redis_url = request.getfixturevalue(f"{redis_url}_redis")
+        redis_url = getattr(redis_url, "url", redis_url)
+    client = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url).test_client()
+    for _ in range(3):
+        with timed() as took:
+            response = client.get("/healthz")
+        assert (response.status_code, response.get_json()) == (200, body)
+        assert took() < 2
+
+
+def test_healthz_asks_redis_at_most_every_few_seconds(make_app, database_url, hung_redis):
+    client = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=hung_redis.url).test_client()
+    with timed() as first:
+        assert client.get("/healthz").get_json()["redis"] == "unreachable"
+    with timed() as again:
+        for _ in range(20):
+            assert client.get("/healthz").get_json()["redis"] == "unreachable"
+    assert 0.5 < first() < 2
+    assert again() < 1
+    assert hung_redis.accepted == 1
+
+
+def test_healthz_on_the_shared_redis_reuses_one_connection(make_app, database_url, shared_redis):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=shared_redis)
+    client = app.test_client()
+    observer = redis.Redis.from_url(shared_redis)
+    before = int(observer.info("stats")["total_connections_received"])
+    for _ in range(3):
+        assert client.get("/healthz").get_json()["redis"] == "ok"
+    # One connection for the health check at most, however often it runs.
+    assert int(observer.info("stats")["total_connections_received"]) - before <= 1
 
 
 # Redis stops and comes back, under gunicorn: the limits hold meanwhile, and counting goes
