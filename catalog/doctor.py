@@ -7,6 +7,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 import click
+import redis
 import requests
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.config import ConfigError, database_label, web_concurrency
 from catalog.extensions import db
+from catalog.limits import redis_client
 
 MIN_SECRET_LENGTH = 32
 # Estimated from the key's own character frequencies; 32 random hex digits give about 110.
@@ -304,6 +306,34 @@ def check_connections(context: Context) -> Finding:
     return ok("connections", f"{summary}; more dynos multiply it")
 
 
+def check_redis(context: Context) -> Finding:
+    """Redis, when REDIS_URL names one, answers; every call to it is bounded."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return ok(
+            "redis",
+            "REDIS_URL not set: each process counts rate limits on its own, "
+            "which is right for one; add a Redis for more",
+        )
+    label = database_label(url)
+    client = redis_client(url)
+    try:
+        version = client.info("server")["redis_version"]
+    except redis.RedisError as exc:
+        reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+        return problem(
+            "redis",
+            f"cannot reach Redis at {label}: {type(exc).__name__}: {reason}; "
+            "meanwhile each process counts rate limits on its own",
+            "check REDIS_URL (host, port, password; rediss:// for TLS) and that the server is up",
+        )
+    finally:
+        client.close()
+    return ok(
+        "redis", f"Redis {version} answers at {label}; every process counts rate limits there"
+    )
+
+
 CHECKS = (
     check_secret_key,
     check_debug,
@@ -312,6 +342,7 @@ CHECKS = (
     check_migrations,
     check_oidc,
     check_connections,
+    check_redis,
 )
 
 

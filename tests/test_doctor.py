@@ -3,9 +3,13 @@
 import re
 import subprocess
 import sys
+import time
 
 import pytest
+import redis
+from conftest import redis_keys
 from flask_migrate import upgrade
+from test_redis_faults import HungRedis
 
 from catalog import create_app
 from catalog.extensions import db
@@ -24,6 +28,7 @@ def production(monkeypatch, oidc_provider):
         "DATABASE_POOL_SIZE",
         "OIDC_ISSUER",
         "ALLOWED_HOSTS",
+        "REDIS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
@@ -75,11 +80,14 @@ def test_good_setup_passes_every_check(production, database_url):
         "migrations",
         "sign-in",
         "connections",
+        "redis",
     ]
     assert all(status == "ok" for status, _ in findings.values()), findings
     assert code == 0
     assert "discovery answers" in findings["sign-in"][1]
     assert "2 workers x 5 connections = 10 per dyno" in findings["connections"][1]
+    # Without Redis one process is fine; the line says what more of them need.
+    assert findings["redis"][1].startswith("REDIS_URL not set: each process counts rate limits")
 
 
 def test_missing_secret_key_stops_with_one_line(tmp_path):
@@ -262,4 +270,44 @@ def test_pools_over_the_connection_limit_are_a_problem(production, database_url,
     assert status == "problem"
     assert "4 workers x 1000 connections = 4000 per dyno" in detail
     assert "lower DATABASE_POOL_SIZE" in detail
+    assert code == 1
+
+
+def test_a_redis_that_answers_is_ok(production, unreachable_url):
+    with redis_keys("redis://127.0.0.1:6379/0", "LIMITS*doctor*") as url:
+        app = production(unreachable_database(unreachable_url), REDIS_URL=url)
+        status, detail = doctor(app, "--offline")[1]["redis"]
+    version = redis.Redis.from_url(url).info("server")["redis_version"]
+    assert status == "ok"
+    assert detail == f"Redis {version} answers at {url}; every process counts rate limits there"
+
+
+def test_unreachable_redis_is_a_problem(production, unreachable_url):
+    port = unreachable_url.rsplit(":", 1)[1]
+    url = f"redis://:hunter2@127.0.0.1:{port}/0"
+    code, findings = doctor(
+        production(unreachable_database(unreachable_url), REDIS_URL=url), "--offline"
+    )
+    status, detail = findings["redis"]
+    assert status == "problem"
+    assert detail.startswith(f"cannot reach Redis at redis://:***@127.0.0.1:{port}/0: ")
+    assert "refused" in detail
+    assert "hunter2" not in detail
+    assert "check REDIS_URL" in detail
+    assert code == 1
+
+
+def test_a_hung_redis_is_a_problem_found_quickly(production, unreachable_url):
+    hung = HungRedis()
+    try:
+        app = production(unreachable_database(unreachable_url), REDIS_URL=hung.url)
+        started = time.monotonic()
+        code, findings = doctor(app, "--offline")
+        took = time.monotonic() - started
+    finally:
+        hung.close()
+    status, detail = findings["redis"]
+    assert status == "problem"
+    assert "Timeout" in detail
+    assert took < 5
     assert code == 1
