@@ -148,14 +148,94 @@ def test_invalid_bodies_are_422_naming_the_field(client, seeded, body, field):
     assert field in problem["detail"]
 
 
-def test_lone_surrogate_is_422_not_500(client, seeded):
+# Bodies Python's json module reads wrongly or not at all: each is a 400 naming the problem.
+# (The API reads I-JSON, RFC 7493: what another parser could read differently is refused.)
+HOSTILE_BODIES = {
+    "a 4,301-digit number": (b'{"category": "soccer", "name": ' + b"9" * 4301 + b"}", "number"),
+    "a number past 2**53": (b'{"category": "soccer", "name": 9007199254740992}', "number"),
+    "NaN": (b'{"category": "soccer", "name": NaN}', "NaN"),
+    "Infinity": (b'{"category": "soccer", "name": Infinity}', "Infinity"),
+    "-Infinity": (b'{"category": "soccer", "name": -Infinity}', "Infinity"),
+    "1e999": (b'{"category": "soccer", "name": 1e999}', "number"),
+    "8,000 nested arrays": (b"[" * 8000 + b"]" * 8000, "nested"),
+    "2,000 nested objects": (b'{"a":' * 2000 + b"1" + b"}" * 2000, "nested"),
+    "a duplicate key": (b'{"category": "soccer", "name": "Flag", "name": "Pole"}', '"name"'),
+    "a nested duplicate key": (b'{"name": "Flag", "x": [{"a": 1, "a": 2}]}', '"a"'),
+    "invalid UTF-8": (b'{"category": "soccer", "name": "Fl\xe4g"}', "UTF-8"),
+    "a UTF-8 byte order mark": (b'\xef\xbb\xbf{"category": "soccer", "name": "Flag"}', "JSON"),
+    "a lone surrogate": (b'{"category": "soccer", "name": "Bad \\ud800 text"}', "surrogate"),
+    "a lone surrogate in a key": (b'{"category": "soccer", "\\udfff": "x"}', "surrogate"),
+    "a lone surrogate in a list": (b'{"name": ["ok", "\\ud83d"]}', "surrogate"),
+    "truncated": (b'{"name": ', "JSON"),
+}
+WRITES = [("POST", "/api/v1/items"), ("PATCH", "/api/v1/items/{ball}")]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_bodies_json_cannot_read_alike_are_400(app, client, seeded, method, path, body):
+    data, word = body
+    before = item_rows(app)
+    response = client.open(
+        path.format(ball=seeded.items["ball"]),
+        method=method,
+        data=data,
+        content_type="application/json",
+        **_auth(seeded),
+    )
+    problem = assert_problem(response, 400)
+    assert word in problem["detail"]
+    assert problem["errors"][0]["location"] == "json"
+    assert item_rows(app) == before
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_deep_nesting_past_the_body_limit_is_413(client, seeded, method, path):
+    response = client.open(
+        path.format(ball=seeded.items["ball"]),
+        method=method,
+        data=b"[" * 100_000 + b"]" * 100_000,
+        content_type="application/json",
+        **_auth(seeded),
+    )
+    assert_problem(response, 413)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # The largest integer a double holds exactly, fine as JSON; not a name, so 422.
+        b'{"category": "soccer", "name": 9007199254740991}',
+        b'{"category": "soccer", "name": -9007199254740991}',
+        b'{"category": "soccer", "name": 1e308}',
+        b'{"category": "soccer", "name": 1e-999}',
+        b'{"category": "soccer", "name": ' + b"[" * 20 + b"1" + b"]" * 20 + b"}",
+    ],
+)
+def test_json_the_parser_reads_goes_on_to_the_schema(client, seeded, data):
+    response = client.post(
+        "/api/v1/items", data=data, content_type="application/json", **_auth(seeded)
+    )
+    problem = assert_problem(response, 422)
+    assert problem["errors"] == [
+        {"location": "json", "field": "name", "message": "Not a valid string."}
+    ]
+
+
+def test_astral_characters_escaped_as_surrogate_pairs_are_text(client, seeded):
     response = client.post(
         "/api/v1/items",
-        data='{"category": "soccer", "name": "Bad \\ud800 text"}',
+        data=b'{"category": "soccer", "name": "Ball \\ud83c\\udf89"}',
         content_type="application/json",
-        headers=seeded.bearer("ada"),
+        **_auth(seeded),
     )
-    assert_problem(response, 422)
+    assert response.status_code == 201
+    assert response.get_json()["name"] == "Ball \U0001f389"
+
+
+def item_rows(app):
+    with app.app_context():
+        return db.session.execute(select(Item.id, Item.name, Item.version).order_by(Item.id)).all()
 
 
 def test_malformed_json_is_400(client, seeded):

@@ -8,7 +8,6 @@ queries whatever the catalog's size.
 import marshmallow as ma
 from flask import abort, g, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest import abort as abort_with_data
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
@@ -16,6 +15,7 @@ from sqlalchemy.orm import contains_eager
 from catalog import changes
 from catalog.api import conditional, idempotency
 from catalog.api.bearer import token_required, token_user
+from catalog.api.bodies import BODY_MAX, Blueprint, too_large
 from catalog.api.cursors import encode_cursor
 from catalog.api.schemas import (
     CategoryListSchema,
@@ -46,8 +46,6 @@ bp = Blueprint(
     description="Categories and items. Reads are public; writes need a personal API token.",
 )
 
-# Request bodies are a name and a description: a few kilobytes at most.
-BODY_MAX = 16 * 1024
 ITEM_PATH = "/items/<int(max=2147483647):item_id>"
 WRITE = {"security": [{BEARER: []}]}
 # Built once: a statement made anew for each request costs more than running it.
@@ -75,7 +73,7 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
 def bodies_are_small_json():
     """Refuse bodies that are too large (413) or not JSON (415) before any work."""
     if (request.content_length or 0) > BODY_MAX:
-        abort(413, description=f"Send at most {BODY_MAX} bytes; an item fits in far less.")
+        abort(413, description=too_large())
     # Bodies without a length (chunked) are cut off at the same size as they are read.
     request.max_content_length = BODY_MAX
     if request.method in ("POST", "PATCH") and not request.is_json:
