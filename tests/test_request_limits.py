@@ -2,13 +2,18 @@
 and refused changes that leave nothing behind.
 """
 
+import http.client
+import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from api_data import seed_api_catalog
 from flask_migrate import downgrade, upgrade
+from gunicorn_server import gunicorn
 from sqlalchemy import CheckConstraint, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from werkzeug_server import serve
 
 from catalog.changes import add_category
 from catalog.cli import seed_demo
@@ -83,6 +88,74 @@ def test_an_api_body_over_the_limit_is_a_413_problem(client, seeded):
     assert response.status_code == 413
     assert response.mimetype == PROBLEM
     assert response.get_json()["status"] == 413
+
+
+def send_chunked(base_url: str, path: str, body: bytes, headers: dict) -> tuple[int, str, dict]:
+    """POST ``body`` with ``Transfer-Encoding: chunked`` (no Content-Length) in 1 KiB chunks.
+
+    Return the status, the media type and the parsed answer.
+    """
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        chunks = (body[i : i + 1024] for i in range(0, len(body), 1024))
+        connection.request(
+            "POST",
+            path,
+            body=chunks,
+            headers={**headers, "Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        answer = response.read()
+        media = response.headers.get_content_type()
+        return response.status, media, json.loads(answer) if answer else {}
+    finally:
+        connection.close()
+
+
+def body_of(size: int, name: str = "Chunked") -> bytes:
+    """Return a create's body of exactly ``size`` bytes (its description pads it)."""
+    empty = json.dumps({"category": "soccer", "name": name, "description": ""}).encode()
+    return empty[:-2] + b"x" * (size - len(empty)) + empty[-2:]
+
+
+def chunked_answers(base_url: str, seeded) -> dict[str, tuple[int, str, dict]]:
+    bearer = seeded.bearer("ada")
+    return {
+        "small": send_chunked(base_url, "/api/v1/items", body_of(300), bearer),
+        # Exactly at the limit: read whole, then refused for its description's length.
+        "at the limit": send_chunked(base_url, "/api/v1/items", body_of(16 * 1024), bearer),
+        "over the limit": send_chunked(base_url, "/api/v1/items", body_of(17_000), bearer),
+    }
+
+
+def assert_chunked_bodies_are_bounded(answers):
+    status, media, item = answers["small"]
+    assert (status, media) == (201, "application/json"), item
+    assert item["name"] == "Chunked"
+    status, media, problem = answers["at the limit"]
+    assert (status, media) == (422, PROBLEM), problem
+    assert problem["errors"][0]["field"] == "description"
+    status, media, problem = answers["over the limit"]
+    assert (status, media) == (413, PROBLEM), problem
+    assert problem["detail"] == "Send at most 16384 bytes; an item fits in far less."
+
+
+def test_a_chunked_api_body_over_the_limit_is_a_413_on_werkzeug(app, seeded):
+    with serve(app) as base_url:
+        answers = chunked_answers(base_url, seeded)
+    assert_chunked_bodies_are_bounded(answers)
+
+
+def test_a_chunked_api_body_over_the_limit_is_a_413_under_gunicorn(
+    app, seeded, database_url, tmp_path
+):
+    with gunicorn(tmp_path, database_url) as server:
+        answers = chunked_answers(server.url, seeded)
+        log = server.log()
+    assert_chunked_bodies_are_bounded(answers)
+    assert "Traceback" not in log, log
 
 
 # Text lengths, enforced by the database itself

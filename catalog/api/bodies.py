@@ -18,6 +18,7 @@ import json
 import math
 
 import flask_smorest
+from flask import abort as abort_with
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
@@ -126,10 +127,15 @@ class StrictParser(FlaskParser):
     """webargs' Flask parser, reading JSON bodies as I-JSON within ``BODY_MAX`` bytes."""
 
     def load_json(self, req, schema):
-        """Return the body parsed, ``missing`` when there is none, or abort with 400."""
+        """Return the body parsed, ``missing`` when there is none, or abort with 400 or 413."""
         if not is_json_request(req):
             return core.missing
         body = req.get_data(cache=True)
+        # A body sent without Content-Length (chunked) is read only up to the request's
+        # max_content_length, which routes.py sets one byte past BODY_MAX: a body that
+        # long is too large, not one cut short to look like broken JSON.
+        if len(body) > BODY_MAX:
+            abort_with(413, description=too_large())
         if not body:
             return core.missing
         try:

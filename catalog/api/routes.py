@@ -74,8 +74,10 @@ def bodies_are_small_json():
     """Refuse bodies that are too large (413) or not JSON (415) before any work."""
     if (request.content_length or 0) > BODY_MAX:
         abort(413, description=too_large())
-    # Bodies without a length (chunked) are cut off at the same size as they are read.
-    request.max_content_length = BODY_MAX
+    # Bodies without a length (chunked) are read no further than this: one byte past the
+    # limit, which the parser (catalog.api.bodies) then refuses with 413. At the limit
+    # itself the reader would stop without a word, and a body cut there reads as bad JSON.
+    request.max_content_length = BODY_MAX + 1
     if request.method in ("POST", "PATCH") and not request.is_json:
         abort(
             415,
