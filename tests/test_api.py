@@ -369,6 +369,8 @@ def test_if_none_match_gives_304_until_the_item_changes(client, seeded):
     assert cached.headers["ETag"] == etag
     assert client.get(url, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
     assert client.get(url, headers={"If-None-Match": '"other", ' + etag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
     client.patch(url, json={"description": "Changed."}, headers=seeded.bearer("ada"))
     fresh = client.get(url, headers={"If-None-Match": etag})
@@ -414,6 +416,21 @@ def test_matching_if_match_lets_the_change_through(client, seeded, if_match):
         headers={**seeded.bearer("ada"), "If-Match": if_match.replace("current", current)},
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+@pytest.mark.parametrize("if_match", ["", " ", ", ,"])
+def test_a_blank_if_match_is_400_and_changes_nothing(app, client, seeded, method, if_match):
+    url = item_url(seeded.items["ball"])
+    kwargs = {"json": {"description": "Mine."}} if method == "patch" else {}
+    response = getattr(client, method)(
+        url, headers={**seeded.bearer("ada"), "If-Match": if_match}, **kwargs
+    )
+    problem = assert_problem(response, 400)
+    assert "If-Match" in problem["detail"]
+    with app.app_context():
+        item = db.session.get(Item, seeded.items["ball"])
+        assert (item.description, item.version) == ("Size 5, thermally bonded.", 1)
 
 
 def test_weak_etag_never_satisfies_if_match(client, seeded):

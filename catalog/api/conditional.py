@@ -1,22 +1,25 @@
 """Conditional requests: ETags on reads, ``If-None-Match`` (304) and ``If-Match`` (412).
 
 An item's ETag is made of its id and version, so checking one costs nothing
-beyond loading the item; a list's ETag is a digest of its body.
+beyond loading the item; a list's ETag is a digest of its body. The headers are
+read by werkzeug (``request.if_match``, ``request.if_none_match``).
 """
 
 import hashlib
 
-from flask import Response, abort, current_app
+from flask import Response, abort, current_app, request
+from werkzeug.datastructures import ETags
+from werkzeug.http import quote_etag, unquote_etag
 
 
 def item_etag(item_id: int, version: int) -> str:
     """Return the strong ETag of item ``item_id`` at ``version``."""
-    return f'"item-{item_id}-v{version}"'
+    return quote_etag(f"item-{item_id}-v{version}")
 
 
 def body_etag(body: bytes) -> str:
     """Return a strong ETag for a response ``body``: a digest of its bytes."""
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    return quote_etag(hashlib.sha256(body).hexdigest()[:32])
 
 
 def json_response(document, etag: str | None = None, headers=None) -> Response:
@@ -32,32 +35,42 @@ def json_response(document, etag: str | None = None, headers=None) -> Response:
     return response
 
 
-def _listed(header: str) -> set[str]:
-    """Return the entity tags in an ``If-Match``/``If-None-Match`` value, weak ones as strong."""
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+def not_modified(etag: str) -> Response | None:
+    """Return a 304 response when the request's ``If-None-Match`` has ``etag``.
 
-
-def not_modified(etag: str, header: str | None) -> Response | None:
-    """Return a 304 response when ``If-None-Match`` (``header``) already has ``etag``."""
-    if header is None:
+    The comparison is weak, as RFC 9110 requires for ``If-None-Match``: ``W/"x"`` matches.
+    """
+    if not request.if_none_match.contains_weak(unquote_etag(etag)[0]):
         return None
-    tags = _listed(header)
-    if "*" in tags or etag in tags:
-        response = current_app.response_class(status=304)
-        response.headers["ETag"] = etag
-        return response
-    return None
+    response = current_app.response_class(status=304)
+    response.headers["ETag"] = etag
+    return response
 
 
-def check_if_match(etag: str, header: str | None) -> None:
-    """Abort with 412 unless ``If-Match`` (``header``) is absent, ``*``, or lists ``etag``.
+def if_match() -> ETags | None:
+    """Return the request's ``If-Match`` tags, or None without the header.
+
+    A header that is there but names no tag (blank, or only commas) asks for nothing
+    that could hold or fail, so it is a 400 rather than a 412 for every item.
+    """
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    if not (tags.star_tag or tags.as_set(include_weak=True)):
+        abort(
+            400,
+            description="If-Match is blank: send the ETag you read (or *), or leave "
+            "the header out to change the item as it is now.",
+        )
+    return tags
+
+
+def check_if_match(etag: str, tags: ETags | None) -> None:
+    """Abort with 412 unless ``tags`` (from ``if_match``) are None, ``*``, or list ``etag``.
 
     The comparison is strong, as RFC 9110 requires for ``If-Match``: a weak tag never matches.
     """
-    if header is None:
-        return
-    tags = {tag.strip() for tag in header.split(",") if tag.strip()}
-    if "*" not in tags and etag not in tags:
+    if tags is not None and not tags.contains(unquote_etag(etag)[0]):
         abort(
             412,
             description="The item changed since you read it (its ETag is now "

@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import abort as abort_with_data
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import Conflict
 
 from catalog import changes
 from catalog.api import conditional, idempotency
@@ -48,6 +49,8 @@ bp = Blueprint(
 
 ITEM_PATH = "/items/<int(max=2147483647):item_id>"
 WRITE = {"security": [{BEARER: []}]}
+# How often a change without If-Match is tried on a row that others keep changing.
+CHANGE_ATTEMPTS = 5
 # Built once: a statement made anew for each request costs more than running it.
 ITEM_BY_ID = item_rows().where(Item.id == bindparam("item_id"))
 
@@ -62,7 +65,10 @@ class IfNoneMatch(ma.Schema):
 class IfMatch(ma.Schema):
     if_match = ma.fields.String(
         data_key="If-Match",
-        metadata={"description": "The item's ETag as you read it: 412 if it changed since."},
+        metadata={
+            "description": "The item's ETag as you read it (or `*`): 412 if it changed "
+            "since. Leave it out to change the item as it is now; blank is a 400."
+        },
     )
 
 
@@ -98,26 +104,47 @@ def _category(slug: str, field: str = "category") -> Category:
 
 
 def _item(item_id: int) -> Item:
-    """Return the item with its category and owner loaded, or abort with 404."""
+    """Return the item with its category and owner loaded, locked for this change, or 404.
+
+    On PostgreSQL the row stays locked until the commit, so a concurrent change to
+    the item waits here and then reads it as this one left it. (SQLite ignores
+    FOR UPDATE: there a race shows as a stale version when the change is flushed.)
+    """
     item = db.session.scalar(
         select(Item)
         .join(Item.category)
         .join(Item.owner)
         .options(contains_eager(Item.category), contains_eager(Item.owner))
         .where(Item.id == item_id)
+        .with_for_update(of=Item)
     )
     if item is None:
         abort(404, description=f"There is no item {item_id}.")
     return item
 
 
-def _changeable(item_id: int, if_match: str | None) -> Item:
-    """Return the item if the token's owner may change it and ``If-Match`` holds."""
-    item = _item(item_id)
-    if not changes.can_change(token_user(), item):
-        abort(403, description="Only the item's owner (or an admin) can change it.")
-    conditional.check_if_match(conditional.item_etag(item.id, item.version), if_match)
-    return item
+def _change(item_id: int, apply) -> Item:
+    """Run ``apply(item)`` on the item if the token's owner may change it and ``If-Match`` holds.
+
+    Without ``If-Match`` the client asked to change the item as it is now, not as it
+    was when they read it, so a change that lost a race to another (a stale version
+    at the flush) is applied again to the fresh row: the outcome of the two running
+    one after the other, which is what was asked. It is retried a few times, then
+    answered with 409. With ``If-Match`` the client named the version to change, and
+    losing the race is that precondition failing: 412.
+    """
+    tags = conditional.if_match()
+    for _ in range(CHANGE_ATTEMPTS):
+        item = _item(item_id)
+        if not changes.can_change(token_user(), item):
+            abort(403, description="Only the item's owner (or an admin) can change it.")
+        conditional.check_if_match(conditional.item_etag(item.id, item.version), tags)
+        try:
+            return apply(item)
+        except changes.StaleVersion as exc:
+            if tags is not None:
+                abort(412, description=str(exc))
+    raise Conflict(description="Others kept changing this item while yours was applied; try again.")
 
 
 def _document(item: Item) -> dict:
@@ -140,9 +167,7 @@ def list_categories(headers):
     categories = db.session.execute(select(*CATEGORY_COLUMNS).order_by(Category.name)).mappings()
     document = {"categories": [links.add_to_category(category_fields(**c)) for c in categories]}
     response = conditional.json_response(document)
-    return conditional.not_modified(response.headers["ETag"], headers.get("if_none_match")) or (
-        response
-    )
+    return conditional.not_modified(response.headers["ETag"]) or response
 
 
 @bp.get("/items")
@@ -199,9 +224,7 @@ def list_items(query, headers):
     response = conditional.json_response(
         document, headers={"Link": f'<{next_url}>; rel="next"'} if next_url else None
     )
-    return conditional.not_modified(response.headers["ETag"], headers.get("if_none_match")) or (
-        response
-    )
+    return conditional.not_modified(response.headers["ETag"]) or response
 
 
 @bp.post("/items")
@@ -272,7 +295,7 @@ class ItemResource(MethodView):
         if row is None:
             abort(404, description=f"There is no item {item_id}.")
         etag = conditional.item_etag(row.id, row.version)
-        return conditional.not_modified(etag, headers.get("if_none_match")) or (
+        return conditional.not_modified(etag) or (
             conditional.json_response(Links().add_to_item(item_fields(**row._mapping)), etag)
         )
 
@@ -285,7 +308,12 @@ class ItemResource(MethodView):
     @bp.alt_response(401, response="UNAUTHORIZED")
     @bp.alt_response(403, response="FORBIDDEN")
     @bp.alt_response(404, response="NOT_FOUND")
-    @bp.alt_response(409, response="CONFLICT", description="The category has an item of that name.")
+    @bp.alt_response(
+        409,
+        response="CONFLICT",
+        description="The category has an item of that name, or (without `If-Match`) others "
+        "kept changing the item while this change was applied.",
+    )
     @bp.alt_response(412, response="PRECONDITION_FAILED")
     @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
@@ -293,15 +321,19 @@ class ItemResource(MethodView):
     def patch(self, data, headers, item_id):
         """Change an item's name, description or category.
 
-        Send `If-Match` with the ETag you read to be sure nobody changed it since.
+        Send `If-Match` with the ETag you read to be sure nobody changed it since
+        (412 if someone did). Without it the change is made to the item as it is now,
+        even if someone else changed it a moment before.
         """
-        item = _changeable(item_id, headers.get("if_match"))
-        if "category" in data:
-            data["category"] = _category(data["category"])
+
+        def apply(item):
+            fields = dict(data)
+            if "category" in fields:
+                fields["category"] = _category(data["category"])
+            return changes.change_item(item, item.version, **fields)
+
         try:
-            changes.change_item(item, item.version, **data)
-        except changes.StaleVersion as exc:
-            abort(412, description=str(exc))
+            item = _change(item_id, apply)
         except changes.DuplicateName as exc:
             abort(409, description=str(exc))
         document = _document(item)
@@ -312,20 +344,23 @@ class ItemResource(MethodView):
     @bp.doc(**WRITE)
     @bp.arguments(IfMatch(), location="headers")
     @bp.response(204)
+    @bp.alt_response(400, response="BAD_REQUEST")
     @bp.alt_response(401, response="UNAUTHORIZED")
     @bp.alt_response(403, response="FORBIDDEN")
     @bp.alt_response(404, response="NOT_FOUND")
+    @bp.alt_response(
+        409,
+        response="CONFLICT",
+        description="Without `If-Match`: others kept changing the item while it was deleted.",
+    )
     @bp.alt_response(412, response="PRECONDITION_FAILED")
     @bp.alt_response(429, response="TOO_MANY_REQUESTS")
     def delete(self, headers, item_id):
         """Delete an item.
 
-        Send `If-Match` with the ETag you read to be sure nobody changed it since.
+        Send `If-Match` with the ETag you read to be sure nobody changed it since
+        (412 if someone did).
         """
-        item = _changeable(item_id, headers.get("if_match"))
-        try:
-            changes.remove_item(item, item.version)
-        except changes.StaleVersion as exc:
-            abort(412, description=str(exc))
+        _change(item_id, lambda item: changes.remove_item(item, item.version))
         db.session.commit()
         return "", 204
