@@ -22,12 +22,13 @@ configured canonical origin would add nothing to that and would take a site reac
 several names (``<app>.herokuapp.com`` and its own domain) to one of them.
 """
 
-from flask import render_template, request
+from flask import abort, current_app, render_template, request
 from flask_talisman import Talisman
 from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from catalog.errors import render_problem, wants_problem
+from catalog.bodies import WRITES
+from catalog.errors import API_PREFIX, render_problem, wants_problem
 
 # Scripts, styles and fonts only from this site and never inline; pictures may come from
 # the identity provider (profile photos). No plugins, no framing, no <base> rewriting.
@@ -62,6 +63,33 @@ def check_hosts(app):
     app.register_error_handler(SecurityError, render_refused_host)
 
 
+def refuse_plain_http_api_writes():
+    """Answer an API write over plain HTTP with 400: redirecting it would come too late.
+
+    By the time a redirect could answer, the request has crossed the network in clear,
+    bearer token and all, and a client that follows it sends both again. So the client
+    is told to use HTTPS, and to treat the token as exposed. Pages and API reads are
+    redirected as before (Talisman's ``force_https``), on the same test it makes.
+    """
+    if request.method not in WRITES or not request.path.startswith(API_PREFIX):
+        return
+    if (
+        current_app.debug
+        or request.is_secure
+        or request.headers.get("X-Forwarded-Proto", "http") == "https"
+    ):
+        return
+    secure_url = request.url.replace("http://", "https://", 1)
+    detail = f"This API takes changes over HTTPS only: send this request to {secure_url}."
+    if "Authorization" in request.headers:
+        account = request.host_url.replace("http://", "https://", 1) + "account"
+        detail += (
+            " Its token travelled unencrypted and may have been seen: revoke it at "
+            f"{account} and use a new one."
+        )
+    abort(400, description=detail)
+
+
 def init_app(app):
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
@@ -70,6 +98,9 @@ def init_app(app):
     check_hosts(app)
 
     force_https = app.config["FORCE_HTTPS"]
+    if force_https:
+        # Registered before Talisman's redirect, so it answers these requests first.
+        app.before_request(refuse_plain_http_api_writes)
     # Talisman keeps its app on the instance, so each app gets its own.
     app.extensions["talisman"] = Talisman(
         app,

@@ -5,11 +5,14 @@ import re
 from pathlib import Path
 
 import pytest
+from api_data import seed_api_catalog
 from flask import request, session, url_for
+from sqlalchemy import select
 
 from catalog import create_app
 from catalog.cli import seed_demo
 from catalog.extensions import db
+from catalog.models import Item
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "catalog" / "templates"
 SECRET = "8f1c0a7e5b2d4c6e9a3f1b7d0c5e2a4f6b8d1e3c5a7f9b0d2e4c6a8f1b3d5e7c"
@@ -60,6 +63,91 @@ def test_plain_http_behind_the_router_is_redirected_to_https(production, demo):
     response = client.get("/catalog/soccer/?after=a", headers={"X-Forwarded-Proto": "http"})
     assert response.status_code == 301
     assert response.headers["Location"] == "https://localhost/catalog/soccer/?after=a"
+
+
+@pytest.fixture
+def api_catalog(app):
+    return seed_api_catalog(app)
+
+
+def rows(app):
+    with app.app_context():
+        return db.session.execute(select(Item.id, Item.name, Item.version).order_by(Item.id)).all()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/items", {"category": "soccer", "name": "Flag"}),
+        ("PATCH", "/api/v1/items/{ball}", {"name": "Flag"}),
+        ("PUT", "/api/v1/items/{ball}", {"name": "Flag"}),
+        ("DELETE", "/api/v1/items/{ball}", None),
+    ],
+)
+def test_a_plain_http_api_write_is_refused_not_redirected(
+    app, production, api_catalog, method, path, body
+):
+    """A redirect would come after the token went in clear, and invite a silent resend."""
+    before = rows(app)
+    response = (
+        production()
+        .test_client()
+        .open(
+            path.format(ball=api_catalog.items["ball"]),
+            method=method,
+            json=body,
+            headers={**api_catalog.bearer("ada"), "X-Forwarded-Proto": "http"},
+        )
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "Location" not in response.headers
+    detail = response.get_json()["detail"]
+    assert "https://localhost/api/v1/" in detail
+    assert "revoke it at https://localhost/account" in detail
+    assert rows(app) == before
+
+
+def test_a_plain_http_api_write_without_a_token_says_to_use_https(production, api_catalog):
+    response = (
+        production()
+        .test_client()
+        .post("/api/v1/items", json={}, headers={"X-Forwarded-Proto": "http"})
+    )
+    assert response.status_code == 400
+    detail = response.get_json()["detail"]
+    assert "https://localhost/api/v1/items" in detail
+    assert "revoke" not in detail
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/items?limit=5"), ("HEAD", "/api/v1/categories"), ("POST", "/logout")],
+)
+def test_plain_http_api_reads_and_page_writes_are_still_redirected(
+    production, api_catalog, method, path
+):
+    response = (
+        production().test_client().open(path, method=method, headers={"X-Forwarded-Proto": "http"})
+    )
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"https://localhost{path}"
+
+
+def test_api_writes_over_https_or_without_force_https_go_through(
+    production, api_catalog, monkeypatch
+):
+    body = {"category": "soccer", "name": "Flag"}
+    secure = production().test_client()
+    response = secure.post(
+        "/api/v1/items", json=body, headers={**api_catalog.bearer("ada"), **HTTPS}
+    )
+    assert response.status_code == 201
+    monkeypatch.setenv("FORCE_HTTPS", "0")
+    plain = production().test_client()
+    body["name"] = "Pole"
+    response = plain.post("/api/v1/items", json=body, headers=api_catalog.bearer("ada"))
+    assert response.status_code == 201
 
 
 def test_https_behind_the_router_is_served_with_hsts(production, demo):
