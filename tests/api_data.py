@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
+
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER, USERS
 from catalog.extensions import db
-from catalog.models import User
+from catalog.models import Base, User
 from catalog.tokens import issue_token
 
 ADMIN_EMAIL = "lena@example.com"
@@ -47,3 +49,16 @@ def seed_api_catalog(app) -> Seeded:
         seeded.categories = {"soccer": soccer.id, "hockey": hockey.id}
         seeded.items = {"ball": ball.id, "stick": stick.id}
     return seeded
+
+
+def reseed_api_catalog(app) -> Seeded:
+    """Empty every table, then seed again as ``seed_api_catalog`` does."""
+    with app.app_context():
+        tables = [table.name for table in Base.metadata.sorted_tables]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                db.session.execute(text(f"DELETE FROM {name}"))
+        db.session.commit()
+    return seed_api_catalog(app)

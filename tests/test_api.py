@@ -419,7 +419,7 @@ def test_matching_if_match_lets_the_change_through(client, seeded, if_match):
 
 
 @pytest.mark.parametrize("method", ["patch", "delete"])
-@pytest.mark.parametrize("if_match", ["", " ", ", ,"])
+@pytest.mark.parametrize("if_match", ["", " ", " \t "])
 def test_a_blank_if_match_is_400_and_changes_nothing(app, client, seeded, method, if_match):
     url = item_url(seeded.items["ball"])
     kwargs = {"json": {"description": "Mine."}} if method == "patch" else {}
@@ -504,6 +504,109 @@ def test_openapi_document_describes_exactly_the_routes(app, client):
     create = document["paths"]["/api/v1/items"]["post"]
     assert create["security"] == [{"bearerAuth": []}]
     assert set(create["responses"]) == {"201", "400", "401", "409", "413", "415", "422", "429"}
+
+
+def test_the_document_says_a_change_names_at_least_one_field(client, seeded):
+    document = client.get("/api/v1/openapi.json").get_json()
+    change = document["components"]["schemas"]["ItemChange"]
+    assert change["minProperties"] == 1
+    assert change["additionalProperties"] is False
+    # ...as the API itself says.
+    response = client.patch(item_url(seeded.items["ball"]), json={}, headers=seeded.bearer("ada"))
+    assert_problem(response, 422)
+
+
+def parameters(document):
+    """Yield ``(operation, parameter)`` for every parameter of every operation."""
+    for path, operations in document["paths"].items():
+        shared = operations.get("parameters", [])  # the path's own, such as {item_id}
+        for method, operation in operations.items():
+            if method != "parameters":
+                for parameter in [*shared, *operation.get("parameters", [])]:
+                    yield f"{method.upper()} {path}", parameter
+
+
+def test_every_parameter_has_a_documented_bound(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    found = list(parameters(document))
+    assert {p["in"] for _, p in found} == {"path", "query", "header"}
+    for operation, parameter in found:
+        schema = parameter["schema"]
+        if schema["type"] == "integer":
+            assert "maximum" in schema, (operation, parameter)
+            assert "minimum" in schema, (operation, parameter)
+        else:
+            assert schema["type"] == "string"
+            assert 0 < schema["maxLength"] <= 1024, (operation, parameter)
+    blank_if_match = [p for _, p in found if p["name"] == "If-Match"]
+    assert blank_if_match
+    assert all(p["schema"]["minLength"] == 1 for p in blank_if_match)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "location", "field"),
+    [
+        ("/api/v1/items?q=" + "w" * 201, {}, "query", "q"),
+        ("/api/v1/items?category=" + "c" * 101, {}, "query", "category"),
+        ("/api/v1/items?cursor=" + "1" * 13, {}, "query", "cursor"),
+        ("/api/v1/items", {"If-None-Match": '"' + "e" * 1023 + '"'}, "headers", "If-None-Match"),
+        ("/api/v1/categories", {"If-None-Match": "e" * 1025}, "headers", "If-None-Match"),
+    ],
+)
+def test_parameters_over_their_length_are_422(client, seeded, path, headers, location, field):
+    problem = assert_problem(client.get(path, headers=headers), 422)
+    assert [(e["location"], e["field"]) for e in problem["errors"]] == [(location, field)]
+
+
+@pytest.mark.parametrize(
+    ("method", "header", "value"),
+    [
+        ("patch", "If-Match", '"' + "e" * 1023 + '"'),
+        ("delete", "If-Match", "*" * 1025),
+        ("post", "Idempotency-Key", "k" * 256),
+    ],
+)
+def test_write_headers_over_their_length_are_422(app, client, seeded, method, header, value):
+    before = item_rows(app)
+    path = "/api/v1/items" if method == "post" else item_url(seeded.items["ball"])
+    kwargs = {"json": {"category": "soccer", "name": "Flag"}} if method != "delete" else {}
+    response = getattr(client, method)(
+        path, headers={**seeded.bearer("ada"), header: value}, **kwargs
+    )
+    problem = assert_problem(response, 422)
+    assert [(e["location"], e["field"]) for e in problem["errors"]] == [("headers", header)]
+    assert item_rows(app) == before
+
+
+def test_operations_are_linked_for_clients_that_follow_links(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    ids = {
+        operation["operationId"]: (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if method != "parameters"
+    }
+    assert ids == {
+        "listCategories": ("get", "/api/v1/categories"),
+        "listItems": ("get", "/api/v1/items"),
+        "createItem": ("post", "/api/v1/items"),
+        "getItem": ("get", "/api/v1/items/{item_id}"),
+        "changeItem": ("patch", "/api/v1/items/{item_id}"),
+        "deleteItem": ("delete", "/api/v1/items/{item_id}"),
+    }
+    item = document["paths"]["/api/v1/items/{item_id}"]
+    for method, status in (("post", "201"), ("get", "200"), ("patch", "200")):
+        operation = document["paths"]["/api/v1/items"]["post"] if method == "post" else item[method]
+        links = operation["responses"][status]["links"]
+        assert {link["operationId"] for link in links.values()} == {
+            "getItem",
+            "changeItem",
+            "deleteItem",
+        }
+        for link in links.values():
+            assert link["parameters"]["item_id"] == "$response.body#/id"
+            if link["operationId"] != "getItem":
+                assert link["parameters"]["header.If-Match"] == "$response.header.ETag"
 
 
 def test_docs_page_works_offline_without_scripts(client):

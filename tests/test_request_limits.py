@@ -5,7 +5,7 @@ and refused changes that leave nothing behind.
 import http.client
 import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from api_data import seed_api_catalog
@@ -156,6 +156,80 @@ def test_a_chunked_api_body_over_the_limit_is_a_413_under_gunicorn(
         log = server.log()
     assert_chunked_bodies_are_bounded(answers)
     assert "Traceback" not in log, log
+
+
+# The request line: every request the document allows fits gunicorn's limit
+
+# gunicorn's limit_request_line (gunicorn.conf.py keeps the default): longer is a 414.
+REQUEST_LINE_MAX = 4094
+# maxLength counts characters (code points); percent-encoded, one takes up to 4 UTF-8
+# bytes of three bytes each ("%F0%9F%8E%89" for U+1F389).
+ASTRAL = "\U0001f389"
+ENCODED_CHARACTER_MAX = len(quote(ASTRAL))
+
+
+def longest_value(schema: dict) -> str:
+    """Return the longest value ``schema`` allows, as it goes in a URL."""
+    if schema["type"] == "integer":
+        assert schema["minimum"] >= 0  # so the maximum is the longest
+        return str(schema["maximum"])
+    return "%" * schema["maxLength"] * ENCODED_CHARACTER_MAX
+
+
+def longest_request_lines(document: dict) -> dict[str, str]:
+    """Return, for each operation, its longest request line the document allows."""
+    lines = {}
+    for path, operations in document["paths"].items():
+        shared = operations.get("parameters", [])
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            target = path
+            query = []
+            for parameter in [*shared, *operation.get("parameters", [])]:
+                value = longest_value(parameter["schema"])
+                if parameter["in"] == "path":
+                    target = target.replace("{" + parameter["name"] + "}", value)
+                elif parameter["in"] == "query":
+                    query.append(f"{parameter['name']}={value}")
+            if query:
+                target += "?" + "&".join(query)
+            lines[f"{method.upper()} {path}"] = f"{method.upper()} {target} HTTP/1.1"
+    return lines
+
+
+def test_every_request_line_the_document_allows_fits_gunicorns_limit(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    lines = longest_request_lines(document)
+    assert ENCODED_CHARACTER_MAX == 12
+    assert set(lines) >= {"GET /api/v1/items", "PATCH /api/v1/items/{item_id}"}
+    longest = max(lines, key=lambda operation: len(lines[operation]))
+    assert longest == "GET /api/v1/items"
+    assert len(lines[longest]) <= REQUEST_LINE_MAX, lines[longest]
+
+
+def test_the_longest_search_reaches_the_app_under_gunicorn(app, seeded, database_url, tmp_path):
+    """Sent for real, the longest search is answered by the app, not with gunicorn's 414."""
+    target = "/api/v1/items?" + urlencode(
+        {"limit": 100, "cursor": "z" * 12, "category": ASTRAL * 100, "q": ASTRAL * 200}
+    )
+    assert len(f"GET {target} HTTP/1.1") > REQUEST_LINE_MAX - 500
+    longer = target.replace("q=", "q=" + quote(ASTRAL), 1)
+    with gunicorn(tmp_path, database_url) as server:
+        address = urlsplit(server.url)
+        answers = []
+        for each in (target, longer):
+            connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+            connection.request("GET", each)
+            response = connection.getresponse()
+            answers.append((response.status, response.headers.get_content_type(), response.read()))
+            connection.close()
+    (status, media, body), (longer_status, longer_media, longer_body) = answers
+    assert (status, media) == (404, PROBLEM), body
+    assert "There is no category" in json.loads(body)["detail"]
+    # One character past q's maxLength: refused by the app itself, as the document says.
+    assert (longer_status, longer_media) == (422, PROBLEM), longer_body
+    assert json.loads(longer_body)["errors"][0]["field"] == "q"
 
 
 # Text lengths, enforced by the database itself

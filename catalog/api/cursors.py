@@ -10,7 +10,8 @@ has the right shape: one past the end is simply an empty page.
 import string
 
 # Base 36, at most 12 digits.
-CURSOR_PATTERN = r"^[0-9a-z]{1,12}$"
+CURSOR_MAX = 12
+CURSOR_PATTERN = rf"^[0-9a-z]{{1,{CURSOR_MAX}}}$"
 # Ids are PostgreSQL integers: a position past the largest is past every item.
 _ID_MAX = 2**31 - 1
 _DIGITS = string.digits + string.ascii_lowercase
@@ -32,6 +33,6 @@ def encode_cursor(after_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     """Return the item id ``cursor`` encodes; raise ``CursorError`` for anything else."""
-    if not (1 <= len(cursor) <= 12) or any(c not in _DIGITS for c in cursor):
+    if not (1 <= len(cursor) <= CURSOR_MAX) or any(c not in _DIGITS for c in cursor):
         raise CursorError("Not a cursor from a `next` link.")
     return min(int(cursor, 36), _ID_MAX)

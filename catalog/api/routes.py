@@ -58,18 +58,45 @@ ITEM_BY_ID = item_rows().where(Item.id == bindparam("item_id"))
 class IfNoneMatch(ma.Schema):
     if_none_match = ma.fields.String(
         data_key="If-None-Match",
+        validate=ma.validate.Length(max=conditional.ETAGS_MAX),
         metadata={"description": "An ETag from an earlier answer: 304 if it is still current."},
     )
 
 
 class IfMatch(ma.Schema):
+    # A blank value is a 400 (catalog.api.conditional.if_match), so its bounds are only
+    # documented here: to webargs an empty string would be a 422.
     if_match = ma.fields.String(
         data_key="If-Match",
+        validate=ma.validate.Length(max=conditional.ETAGS_MAX),
         metadata={
+            "minLength": 1,
+            "pattern": r"[^\t ]",
             "description": "The item's ETag as you read it (or `*`): 412 if it changed "
-            "since. Leave it out to change the item as it is now; blank is a 400."
+            "since. Leave it out to change the item as it is now; blank is a 400.",
         },
     )
+
+
+def _links(*operations: str, status: int) -> dict:
+    """Return the OpenAPI links from an answer with an item, by ``status``, to ``operations``.
+
+    Each link names the item by the answer's ``id``; a change or delete sends back the
+    answer's ETag as ``If-Match``.
+    """
+    links = {}
+    for operation in operations:
+        parameters = {"item_id": "$response.body#/id"}
+        if operation != "getItem":
+            parameters["header.If-Match"] = "$response.header.ETag"
+        links[operation[0].upper() + operation[1:]] = {
+            "operationId": operation,
+            "parameters": parameters,
+        }
+    return {"responses": {status: {"links": links}}}
+
+
+ON_THE_ITEM = ("getItem", "changeItem", "deleteItem")
 
 
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
@@ -158,6 +185,7 @@ def _etag(document: dict) -> str:
 
 @bp.get("/categories")
 @read_only
+@bp.doc(operationId="listCategories")
 @bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, response="NOT_MODIFIED")
@@ -172,6 +200,7 @@ def list_categories(headers):
 
 @bp.get("/items")
 @read_only
+@bp.doc(operationId="listItems")
 @bp.arguments(ItemQuerySchema(), location="query")
 @bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(
@@ -229,7 +258,7 @@ def list_items(query, headers):
 
 @bp.post("/items")
 @token_required
-@bp.doc(**WRITE)
+@bp.doc(**WRITE, operationId="createItem", **_links(*ON_THE_ITEM, status=201))
 @bp.arguments(ItemCreateSchema())
 @bp.arguments(idempotency.IdempotencyKeyHeader(), location="headers")
 @bp.response(
@@ -285,6 +314,7 @@ class ItemResource(MethodView):
     """One item. (One URL rule for all its methods: an id out of range is then a plain 404.)"""
 
     @read_only
+    @bp.doc(operationId="getItem", **_links(*ON_THE_ITEM, status=200))
     @bp.arguments(IfNoneMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(304, response="NOT_MODIFIED")
@@ -300,7 +330,7 @@ class ItemResource(MethodView):
         )
 
     @token_required
-    @bp.doc(**WRITE)
+    @bp.doc(**WRITE, operationId="changeItem", **_links(*ON_THE_ITEM, status=200))
     @bp.arguments(ItemChangeSchema())
     @bp.arguments(IfMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
@@ -341,7 +371,7 @@ class ItemResource(MethodView):
         return document, {"ETag": _etag(document)}
 
     @token_required
-    @bp.doc(**WRITE)
+    @bp.doc(**WRITE, operationId="deleteItem")
     @bp.arguments(IfMatch(), location="headers")
     @bp.response(204)
     @bp.alt_response(400, response="BAD_REQUEST")

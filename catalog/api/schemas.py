@@ -10,7 +10,7 @@ import re
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from catalog.api.cursors import CURSOR_PATTERN, CursorError, decode_cursor
+from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX
 
 LIMIT_DEFAULT = 20
@@ -82,7 +82,11 @@ class Cursor(fields.String):
     """The opaque ``cursor`` of a ``next`` link, read back as the position it encodes."""
 
     def __init__(self, **kwargs):
-        metadata = {"pattern": CURSOR_PATTERN, **kwargs.pop("metadata", {})}
+        metadata = {
+            "pattern": CURSOR_PATTERN,
+            "maxLength": CURSOR_MAX,
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -139,6 +143,10 @@ class ItemCreateSchema(ma.Schema):
 
 class ItemChangeSchema(ma.Schema):
     """Changes to an item: any of its name, description and category."""
+
+    class Meta:
+        # What ``not_empty`` checks, said in the document (catalog.api.spec.SchemaKeywords).
+        json_schema = {"minProperties": 1}
 
     category = _category_field()
     name = _name_field()

@@ -8,6 +8,8 @@ is listed with it, so that nothing falls back to a catch-all ``default``.
 
 import http
 
+from apispec import BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
@@ -35,12 +37,28 @@ _ERROR_HEADERS = {
 }
 
 
+class SchemaKeywords(BasePlugin):
+    """Add the JSON Schema keywords a schema's ``Meta.json_schema`` names to its document.
+
+    apispec says what the fields say; a rule about the whole object, such as
+    ``minProperties``, has no field to say it.
+    """
+
+    def schema_helper(self, name, definition, schema=None, **kwargs):
+        meta = getattr(resolve_schema_cls(schema), "Meta", None) if schema is not None else None
+        return dict(getattr(meta, "json_schema", {}))
+
+
 class CatalogApi(Api):
     """flask-smorest's ``Api``, documenting problem+json errors and bearer tokens."""
 
     ERROR_SCHEMA = ProblemSchema
     # No "default" response: an undocumented status must show up as a mismatch.
     DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, **options):
+        options["extra_plugins"] = [SchemaKeywords(), *options.get("extra_plugins", ())]
+        super()._init_spec(**options)
 
     def _register_responses(self):
         """Register a problem+json response per error status, used when referenced."""
