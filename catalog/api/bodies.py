@@ -100,9 +100,7 @@ def read_json(body: bytes):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotIJson(
-            f"The body is not UTF-8 (byte {exc.start} cannot start a character)."
-        ) from None
+        raise NotIJson(f"The body is not UTF-8 (from byte {exc.start} on).") from None
     if text.startswith("\ufeff"):
         raise NotIJson("The body starts with a byte order mark; send the JSON without one.")
     try:
