@@ -7,6 +7,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -28,6 +29,7 @@ DESCRIPTION_MAX = 2000
 CATEGORY_DESCRIPTION_MAX = 500
 TOKEN_LABEL_MAX = 100
 IDEMPOTENCY_KEY_MAX = 255
+IMAGE_ALT_MAX = 200
 
 
 def utcnow() -> datetime:
@@ -145,9 +147,16 @@ class Item(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
     updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # The item's picture, if any (catalog.images.store keeps it and collects unused ones),
+    # and what its owner wrote to describe it; pages fall back to the name.
+    image_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), index=True)
+    image_alt: Mapped[str] = mapped_column(
+        String(IMAGE_ALT_MAX), default="", server_default=text("''")
+    )
 
     category: Mapped[Category] = relationship(back_populates="items")
     owner: Mapped[User] = relationship(back_populates="items")
+    image: Mapped["Image | None"] = relationship()
 
     # The ORM adds "WHERE version = <read version>" to every UPDATE and DELETE
     # and raises StaleDataError when the row moved on: a stale edit is refused.
@@ -218,6 +227,50 @@ def _item_moved(mapper, connection, item):
     if moved_from and moved_from[0] != item.category_id:
         _count(connection, moved_from[0], -1)
         _count(connection, item.category_id, +1)
+
+
+class Image(Base):
+    """A picture, stored once however many items show it, named by the SHA-256 of its
+    normalised original; ``files`` holds that original and its resized copies.
+
+    Every web process and host reads the same rows, so no disk is shared. Width and
+    height are the original's; the copies' follow from them (catalog.images.processing).
+    """
+
+    __tablename__ = "images"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    # The original's file extension: jpg, png or webp.
+    format: Mapped[str] = mapped_column(String(4))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    files: Mapped[list["ImageFile"]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Image {self.sha256[:12]} {self.width}x{self.height}>"
+
+
+class ImageFile(Base):
+    """One file of a picture as it is served: ``/images/<sha256>-<variant>``."""
+
+    __tablename__ = "image_files"
+
+    image_sha256: Mapped[str] = mapped_column(
+        ForeignKey("images.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    # Its size and format, as in its URL: "200.webp", "1200.jpg", "full.png".
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    image: Mapped[Image] = relationship(back_populates="files")
+
+    def __repr__(self) -> str:
+        return f"<ImageFile {self.image_sha256[:12]}-{self.variant}>"
 
 
 class ApiToken(Base):
