@@ -11,6 +11,7 @@ from catalog import (
     errors,
     feeds,
     health,
+    images,
     limits,
     manage,
     outages,
@@ -34,6 +35,7 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db)
     bodies.init_app(app)
+    images.init_app(app)
     csrf.init_app(app)
     outages.init_app(app)
     connections.init_app(app)
@@ -50,4 +52,5 @@ def create_app(test_config=None):
     app.register_blueprint(feeds.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(tokens.bp)
+    app.register_blueprint(images.bp)
     return app

@@ -42,6 +42,8 @@ SESSION_ID = "sid"
 SESSION_USER = "user_id"
 SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
+# Endpoints that never need to know who is asking.
+SESSIONLESS = frozenset({"static", "images.serve"})
 
 
 def init_app(app):
@@ -102,8 +104,12 @@ def admin_required(view):
 def load_user():
     """Put the signed-in user in ``g.user`` (or None); forget sessions that were ended."""
     g.user = None
+    # Checked before the session is read, which would make the answer vary by cookie:
+    # files and pictures are the same for everyone, and cached as such.
+    if request.endpoint in SESSIONLESS:
+        return
     session_id = session.get(SESSION_ID)
-    if session_id is None or request.endpoint == "static":
+    if session_id is None:
         return
     user = db.session.scalar(
         select(User)

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.extensions import db
+from catalog.images import store
+from catalog.images.processing import Picture
 from catalog.models import Category, Item, User
 from catalog.slugs import slugify
 
@@ -63,22 +65,36 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
-def add_item(owner: User, category: Category, name: str, description: str = "") -> Item:
-    """Add an item named ``name`` to ``category``, owned by ``owner``."""
+def add_item(
+    owner: User,
+    category: Category,
+    name: str,
+    description: str = "",
+    *,
+    picture: Picture | None = None,
+    image_alt: str = "",
+) -> Item:
+    """Add an item named ``name`` to ``category``, owned by ``owner``, with ``picture``."""
     item = Item(
         owner=owner,
         category=category,
         name=name.strip(),
         slug=slugify(name),
         description=description,
+        image_alt=image_alt,
     )
+    if picture is not None:
+        # Stored first; the item goes in once, with it, when flushed below.
+        with db.session.no_autoflush:
+            store.attach(item, picture)
     db.session.add(item)
     _flush(f"{category.name} already has an item called “{item.name}”.")
     return item
 
 
 def change_item(item: Item, version: int, **changes) -> Item:
-    """Apply ``changes`` (name, description, category) to ``item`` read at ``version``.
+    """Apply ``changes`` (name, description, category, image_alt, and ``picture``: a
+    processed picture, or None to remove it) to ``item`` read at ``version``.
 
     Raises ``StaleVersion`` when the item moved past ``version``, here or in
     a concurrent transaction, so that no one's edit is silently overwritten.
@@ -88,9 +104,13 @@ def change_item(item: Item, version: int, **changes) -> Item:
     if "name" in changes:
         item.name = changes.pop("name").strip()
         item.slug = slugify(item.name)
-    for field in ("description", "category"):
+    for field in ("description", "category", "image_alt"):
         if field in changes:
             setattr(item, field, changes.pop(field))
+    if "picture" in changes:
+        # Stored without flushing the item: its changes go out in one UPDATE, below.
+        with db.session.no_autoflush:
+            store.attach(item, changes.pop("picture"))
     if changes:
         raise TypeError(f"unknown item fields: {', '.join(changes)}")
     with db.session.no_autoflush:  # a stale row must fail in _flush, not on this read

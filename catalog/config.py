@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 import limits
+from PIL import Image
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -35,6 +36,10 @@ DEFAULTS = {
     "DATABASE_STATEMENT_TIMEOUT": 10,
     # The largest request body, in bytes: a form or an item is a few KiB at most.
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # The largest picture accepted, in bytes and in pixels (checked before decoding); the
+    # routes that take one raise the body limit to this (catalog.images.uploads).
+    "IMAGE_MAX_BYTES": 5_000_000,
+    "IMAGE_MAX_PIXELS": 40_000_000,
 }
 
 # Variables a deployment may set; each overrides the default of the same name.
@@ -51,6 +56,8 @@ ENVIRONMENT = (
     "DATABASE_POOL_TIMEOUT",
     "DATABASE_STATEMENT_TIMEOUT",
     "MAX_CONTENT_LENGTH",
+    "IMAGE_MAX_BYTES",
+    "IMAGE_MAX_PIXELS",
     "FORCE_HTTPS",
     "TRUSTED_PROXIES",
     "ALLOWED_HOSTS",
@@ -260,6 +267,18 @@ def configure(app, overrides=None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = count(
         "MAX_CONTENT_LENGTH", app.config["MAX_CONTENT_LENGTH"], minimum=1024
     )
+    app.config["IMAGE_MAX_BYTES"] = count(
+        "IMAGE_MAX_BYTES", app.config["IMAGE_MAX_BYTES"], minimum=1024
+    )
+    app.config["IMAGE_MAX_PIXELS"] = count(
+        "IMAGE_MAX_PIXELS", app.config["IMAGE_MAX_PIXELS"], minimum=1
+    )
+    if app.config["IMAGE_MAX_PIXELS"] > Image.MAX_IMAGE_PIXELS:
+        # Past this Pillow refuses a picture as a decompression bomb, whatever the setting.
+        raise ConfigError(
+            f"IMAGE_MAX_PIXELS must be at most {Image.MAX_IMAGE_PIXELS}, "
+            f"not {app.config['IMAGE_MAX_PIXELS']!r}"
+        )
     app.config["CATALOG_ADMINS"] = admin_emails(app.config["CATALOG_ADMINS"])
     given = overrides or {}
     if "SESSION_COOKIE_SECURE" not in given:
