@@ -89,3 +89,31 @@ def test_postgresql_keeps_a_generated_search_column_that_the_models_leave_out(
         ("remove_column", ITEM_SEARCH_COLUMN),
         ("remove_index", ITEM_SEARCH_INDEX),
     ]
+
+
+def test_0006_adds_pictures_to_a_populated_database_and_back(empty_database_url, make_app):
+    """Items keep every row and reference through the upgrade, and get no picture."""
+    from catalog.cli import seed_demo
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    columns = "id, category_id, owner_id, name, slug, description, created, updated, version"
+
+    def read(sql: str) -> list:
+        # Each read ends its transaction, so that a migration never waits on its locks.
+        rows = db.session.execute(text(sql)).all()
+        db.session.commit()
+        return rows
+
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        downgrade(revision="0005")
+        before = read(f"SELECT {columns} FROM items ORDER BY id")
+        assert before
+        upgrade()
+        assert read(f"SELECT {columns} FROM items ORDER BY id") == before
+        assert set(read("SELECT image_sha256, image_alt FROM items")) == {(None, "")}
+        assert {"images", "image_files"} <= set(inspect(db.engine).get_table_names())
+        downgrade(revision="0005")
+        assert read(f"SELECT {columns} FROM items ORDER BY id") == before
+        assert not {"images", "image_files"} & set(inspect(db.engine).get_table_names())
