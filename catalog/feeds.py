@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 
 from catalog.extensions import db
 from catalog.links import Links, url_segment
-from catalog.models import Category, Item, User, utcnow
-from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows
+from catalog.models import Category, Image, Item, User, utcnow
+from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows, picture_fields
 
 bp = Blueprint("feeds", __name__)
 
@@ -68,19 +68,43 @@ def _postgresql_items(links: Links):
     in ``item_fields`` order, with its links as ``Links`` makes them. An item's category
     is written as the categories were read, once per batch.
     """
-    query = select(
-        Item.category_id,
-        Item.id,
-        Item.name,
-        Item.slug,
-        Item.description,
-        User.id,
-        User.name,
-        _isoformat(Item.created),
-        _isoformat(Item.updated),
-        Item.version,
-    ).join(Item.owner)
+    query = (
+        select(
+            Item.category_id,
+            Item.id,
+            Item.name,
+            Item.slug,
+            Item.description,
+            User.id,
+            User.name,
+            _isoformat(Item.created),
+            _isoformat(Item.updated),
+            Item.version,
+            Item.image_alt,
+            Item.image_sha256,
+            Image.width,
+            Image.height,
+            Image.format,
+        )
+        .join(Item.owner)
+        .outerjoin(Item.image)
+    )
     api_items = _json(links.api_items)[1:-1]
+
+    def image(name, alt, sha256, width, height, format) -> str:
+        # Built as the reference builds it: a picture's URLs cost more than its item's text.
+        return _json(
+            links.image_document(
+                picture_fields(
+                    name=name,
+                    image_alt=alt,
+                    image_sha256=sha256,
+                    image_width=width,
+                    image_height=height,
+                    image_format=format,
+                )
+            )
+        )
 
     def encode(category: Category, rows) -> str:
         fields = _json({"slug": category.slug, "name": category.name})
@@ -91,8 +115,24 @@ def _postgresql_items(links: Links):
                 f'"description": {_json_string(text)}, "category": {fields}, '
                 f'"owner": {{"id": {owner_id}, "name": {_json_string(owner)}}}, '
                 f'"created": "{created}", "updated": "{updated}", "version": {version}, '
+                f'"image_alt": {_json_string(alt)}, '
+                f'"image": {"null" if sha256 is None else image(name, alt, sha256, *picture)}, '
                 f'"url": "{page}{url_segment(slug)}/", "api_url": "{api_items}/{item_id}"}}'
-                for _, item_id, name, slug, text, owner_id, owner, created, updated, version in rows
+                for (
+                    _,
+                    item_id,
+                    name,
+                    slug,
+                    text,
+                    owner_id,
+                    owner,
+                    created,
+                    updated,
+                    version,
+                    alt,
+                    sha256,
+                    *picture,
+                ) in rows
             ]
         )
 

@@ -6,7 +6,9 @@ a category from the list); the database's unique constraints speak through
 """
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -18,7 +20,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from catalog import demo
-from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, NAME_MAX, Category
+from catalog.images import uploads
+from catalog.images.processing import Picture, Refused, process
+from catalog.models import (
+    CATEGORY_DESCRIPTION_MAX,
+    DESCRIPTION_MAX,
+    IMAGE_ALT_MAX,
+    NAME_MAX,
+    Category,
+)
 
 # The largest id PostgreSQL's integer column holds; anything else is not a category.
 _ID_MAX = 2**31 - 1
@@ -76,7 +86,11 @@ class DevLoginForm(FlaskForm):
 
 
 class ItemForm(FlaskForm):
-    """Name, category and description of an item."""
+    """Name, category, description and picture of an item.
+
+    The picture is checked and resized while the form is validated, before anything
+    is written: ``picture_upload`` then holds it, ready to store.
+    """
 
     name = StringField(
         "Name",
@@ -101,14 +115,49 @@ class ItemForm(FlaskForm):
         ],
     )
 
+    picture = FileField("Picture")
+    image_alt = StringField(
+        "Describe the picture",
+        filters=[strip],
+        validators=[
+            Length(
+                max=IMAGE_ALT_MAX,
+                message=f"Keep the description to {IMAGE_ALT_MAX} characters or fewer.",
+            ),
+            single_line,
+            printable,
+        ],
+    )
+
     def __init__(self, *args, categories: list[Category], **kwargs):
         super().__init__(*args, **kwargs)
         self._categories = {c.id: c for c in categories}
         self.category.choices = [SelectChoice(c.id, c.name) for c in categories]
+        self.picture_upload: Picture | None = None
+        # The status a refused picture calls for: 413, 415 or 422.
+        self.picture_status: int | None = None
 
     def validate_category(self, field):
         if field.data not in self._categories:
             raise ValidationError("Choose one of the categories in the list.")
+
+    def validate_picture(self, field):
+        if not field.data:
+            return
+        try:
+            self.picture_upload = process(
+                uploads.read(field.data.stream),
+                max_bytes=uploads.max_bytes(),
+                max_pixels=uploads.max_pixels(),
+            )
+        except Refused as refused:
+            self.picture_status = refused.status
+            raise ValidationError(str(refused)) from None
+
+    @property
+    def picture_sent(self) -> bool:
+        """Tell whether a file was chosen for the picture (accepted or not)."""
+        return bool(self.picture.data)
 
     @property
     def chosen_category(self) -> Category:
@@ -117,12 +166,18 @@ class ItemForm(FlaskForm):
 
 
 class EditItemForm(ItemForm):
-    """The item form plus the version it was read at, so a stale save is refused."""
+    """The item form plus the version it was read at, so a stale save is refused, and
+    the choice to remove the picture."""
 
     version = IntegerField(
         widget=HiddenInput(),
         validators=[InputRequired("This form is incomplete; reload the page and try again.")],
     )
+    remove_picture = BooleanField("Remove the picture")
+
+    def validate_remove_picture(self, field):
+        if field.data and self.picture_sent:
+            raise ValidationError("Choose a new picture or remove the picture, not both.")
 
 
 class DeleteItemForm(FlaskForm):

@@ -6,9 +6,13 @@ keeps /catalog.json and the listing pages fast.
 """
 
 import string
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flask import url_for
+
+from catalog.images.processing import DISPLAY, ORIGINAL, SIZES, THUMBNAIL, fit
+from catalog.images.views import url_prefix
 
 # What quote() leaves as it is (its default safe "/" included). What slugify makes of
 # Latin names is made only of these and skips quote(); other scripts are quoted.
@@ -20,6 +24,15 @@ def url_segment(slug: str) -> str:
     return quote(slug) if slug.rstrip(_URL_SAFE) else slug
 
 
+class Shown(NamedTuple):
+    """One size of a picture as a page shows it: WebP, the JPEG for other browsers, its size."""
+
+    webp: str
+    jpeg: str
+    width: int
+    height: int
+
+
 class Links:
     """Build page and API URLs for items and categories of the current request's site;
     with ``external=False``, paths without the scheme and host, for links in pages."""
@@ -27,6 +40,7 @@ class Links:
     def __init__(self, external: bool = True):
         self.catalog = url_for("catalog.index", _external=external) + "catalog/"
         self.api_items = url_for("api.list_items", _external=external)
+        self.images = url_prefix(external)
         self._categories: dict[str, str] = {}
 
     def category_url(self, category_slug: str) -> str:
@@ -48,8 +62,43 @@ class Links:
         """Return the URL of an item in the API."""
         return f"{self.api_items}/{item_id}"
 
+    def picture(self, sha256: str, width: int, height: int, size: str) -> Shown:
+        """Return the files of one size of a picture whose original is ``width`` × ``height``."""
+        shown_width, shown_height = fit(width, height, SIZES[size])
+        base = f"{self.images}{sha256}-{size}"
+        return Shown(f"{base}.webp", f"{base}.jpg", shown_width, shown_height)
+
+    def thumbnail(self, row: Any) -> Shown | None:
+        """Return the thumbnail of a row with ``image_sha256``, ``image_width`` and
+        ``image_height``, or None when its item has no picture."""
+        if row.image_sha256 is None:
+            return None
+        return self.picture(row.image_sha256, row.image_width, row.image_height, THUMBNAIL)
+
+    def image_document(self, picture: dict) -> dict:
+        """Return the API's ``image`` of an item from ``picture_fields``: its URLs and sizes."""
+        sha256, width, height = picture["sha256"], picture["width"], picture["height"]
+        document = {
+            "alt": picture["alt"],
+            "width": width,
+            "height": height,
+            "url": f"{self.images}{sha256}-{ORIGINAL}.{picture['format']}",
+        }
+        for key, size in (("display", DISPLAY), ("thumbnail", THUMBNAIL)):
+            shown = self.picture(sha256, width, height, size)
+            document[key] = {
+                "width": shown.width,
+                "height": shown.height,
+                "webp": shown.webp,
+                "jpeg": shown.jpeg,
+            }
+        return document
+
     def add_to_item(self, fields: dict) -> dict:
-        """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``; return them."""
+        """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``, and make its
+        picture's URLs; return them."""
+        if fields["image"] is not None:
+            fields["image"] = self.image_document(fields["image"])
         fields["url"] = self.item_url(fields["category"]["slug"], fields["slug"])
         fields["api_url"] = self.item_api_url(fields["id"])
         return fields

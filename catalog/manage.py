@@ -6,13 +6,18 @@ redirects with a flash message. A form with errors comes back with the person's
 input and 422; a save over a newer version gets the 409 conflict page.
 """
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from catalog import changes
+from catalog import auth, changes, errors
 from catalog.auth import admin_required, login_required
 from catalog.extensions import db
 from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
+from catalog.images import uploads
+from catalog.images.processing import megabytes
+from catalog.links import Links
 from catalog.models import Category, Item
 from catalog.views import get_category, get_item
 
@@ -35,6 +40,50 @@ def category_url(category: Category) -> str:
     return url_for("catalog.category", category_slug=category.slug)
 
 
+def item_data(item: Item) -> dict:
+    """Return what the edit form starts from: the item as saved."""
+    return {
+        "name": item.name,
+        "category": item.category_id,
+        "description": item.description,
+        "image_alt": item.image_alt,
+        "version": item.version,
+    }
+
+
+def picture_change(form: EditItemForm) -> dict:
+    """Return the ``picture`` change the edit form asks for: a new one, none, or no change."""
+    if form.picture_upload is not None:
+        return {"picture": form.picture_upload}
+    if form.remove_picture.data:
+        return {"picture": None}
+    return {}
+
+
+def current_picture(item: Item | None):
+    """Return the thumbnail of ``item``'s picture, for the edit form, or None."""
+    if item is None or item.image is None:
+        return None
+    image = item.image
+    return Links(external=False).picture(image.sha256, image.width, image.height, "200")
+
+
+def render_item_form(form: ItemForm, item: Item | None, status: int):
+    """Show the add (``item`` None) or edit form, with a note when a picture must be re-sent."""
+    if status >= 400 and form.picture_sent and not form.picture.errors:
+        # Browsers never fill a file field in again: say so, rather than lose it quietly.
+        form.picture.errors = [
+            "Choose the picture again: it was not saved, because of the other errors here."
+        ]
+    return render_template(
+        "manage/item_form.html",
+        form=form,
+        item=item,
+        picture=current_picture(item),
+        picture_limit=megabytes(uploads.max_bytes()),
+    ), status
+
+
 @bp.route("/catalog/new", methods=["GET", "POST"])
 @login_required
 def add_item():
@@ -47,7 +96,12 @@ def add_item():
     if form.validate_on_submit():
         try:
             item = changes.add_item(
-                g.user, form.chosen_category, form.name.data, form.description.data
+                g.user,
+                form.chosen_category,
+                form.name.data,
+                form.description.data,
+                picture=form.picture_upload,
+                image_alt=form.image_alt.data,
             )
         except changes.DuplicateName as refused:
             form.name.errors.append(str(refused))
@@ -55,24 +109,16 @@ def add_item():
             db.session.commit()
             flash(f"Added “{item.name}” to {item.category.name}.", "success")
             return redirect(item_url(item))
-    return render_template("manage/item_form.html", form=form, item=None), _status()
+    return render_item_form(form, None, _status(form))
 
 
 @bp.route("/catalog/<category_slug>/<item_slug>/edit", methods=["GET", "POST"])
 @login_required
 def edit_item(category_slug, item_slug):
-    """Change an item's name, category or description, unless someone saved first."""
+    """Change an item's name, category, description or picture, unless someone saved first."""
     item = get_item(category_slug, item_slug, check_owner=True)
     choices = categories()
-    form = EditItemForm(
-        categories=choices,
-        data={
-            "name": item.name,
-            "category": item.category_id,
-            "description": item.description,
-            "version": item.version,
-        },
-    )
+    form = EditItemForm(categories=choices, data=item_data(item))
     if form.validate_on_submit():
         item_id = item.id
         try:
@@ -82,6 +128,8 @@ def edit_item(category_slug, item_slug):
                 name=form.name.data,
                 description=form.description.data,
                 category=form.chosen_category,
+                image_alt=form.image_alt.data,
+                **picture_change(form),
             )
         except changes.StaleVersion:
             return conflict(form, db.session.get(Item, item_id), choices)
@@ -91,7 +139,54 @@ def edit_item(category_slug, item_slug):
             db.session.commit()
             flash(f"Saved your changes to “{item.name}”.", "success")
             return redirect(item_url(item))
-    return render_template("manage/item_form.html", form=form, item=item), _status()
+    return render_item_form(form, item, _status(form))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge):
+    """Show the item form again with the picture refused, after an upload over the limit.
+
+    The body was refused before it was read (catalog.images.uploads), before the
+    sign-in and owner checks of the view, which are made here instead; anything
+    else over the limit gets the plain 413 page.
+    """
+    size = request.content_length
+    if request.endpoint not in uploads.FORM_ENDPOINTS:
+        return errors.render_too_large(error)
+    if size is not None and size <= uploads.form_limit():
+        # Within the limit, what was too large is a text field.
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // 1024
+        return errors.render_too_large(
+            RequestEntityTooLarge(
+                description=f"This form's text is larger than the {limit} KiB this site "
+                "accepts; nothing was saved. Shorten the text and try again."
+            )
+        )
+    if "user" not in g:
+        auth.load_user()
+    item = None
+    if request.endpoint == "manage.edit_item":
+        item = db.session.scalar(
+            select(Item)
+            .join(Item.category)
+            .options(contains_eager(Item.category))
+            .where(
+                Category.slug == request.view_args["category_slug"],
+                Item.slug == request.view_args["item_slug"],
+            )
+        )
+        if item is None or not changes.can_change(g.user, item):
+            return errors.render_too_large(error)
+    elif g.user is None:
+        return errors.render_too_large(error)
+    choices = categories()
+    form = (
+        EditItemForm(formdata=None, categories=choices, data=item_data(item))
+        if item is not None
+        else ItemForm(formdata=None, categories=choices)
+    )
+    form.picture.errors = [uploads.too_large(size) + " Your other changes were not saved either."]
+    return render_item_form(form, item, 413)
 
 
 def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
@@ -107,10 +202,19 @@ def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
             "name": form.name.data,
             "category": form.category.data,
             "description": form.description.data,
+            "image_alt": form.image_alt.data,
+            "remove_picture": form.remove_picture.data,
             "version": saved.version if saved else None,
         },
     )
-    return render_template("manage/conflict.html", form=retry, saved=saved), 409
+    return render_template(
+        "manage/conflict.html",
+        form=retry,
+        saved=saved,
+        picture=current_picture(saved),
+        picture_limit=megabytes(uploads.max_bytes()),
+        picture_sent=form.picture_sent,
+    ), 409
 
 
 @bp.route("/catalog/<category_slug>/<item_slug>/delete", methods=["GET", "POST"])
@@ -194,6 +298,9 @@ def delete_category(category_slug):
     return render_template("manage/delete_category.html", form=form, category=category)
 
 
-def _status() -> int:
-    """Return the status for re-showing a form: 200 when asked for, 422 after a failed POST."""
-    return INVALID if request.method == "POST" else 200
+def _status(form: ItemForm | None = None) -> int:
+    """Return the status for re-showing a form: 200 when asked for, 422 after a failed POST,
+    or what its refused picture calls for (413 too large, 415 not a picture)."""
+    if request.method != "POST":
+        return 200
+    return getattr(form, "picture_status", None) or INVALID

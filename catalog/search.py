@@ -80,6 +80,7 @@ from sqlalchemy import (
 
 from catalog.connections import read_only
 from catalog.extensions import db
+from catalog.links import Links
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
 from catalog.serialize import item_rows
 
@@ -415,10 +416,11 @@ def search():
     if not 1 <= page <= PAGES_MAX:
         abort(400, description=f"Pages of results go from 1 to {PAGES_MAX}.")
     rows, more = search_page(q, page, current_app.config["ITEMS_PER_PAGE"]) if q else ([], False)
+    links = Links(external=False)
     return render_template(
         "search/results.html",
         q=q,
-        rows=rows,
+        rows=[(row, links.thumbnail(row)) for row in rows],
         page=page,
         previous_page=page - 1 if page > 1 else None,
         next_page=page + 1 if more and page < PAGES_MAX else None,

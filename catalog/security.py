@@ -30,11 +30,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from catalog.bodies import WRITES
 from catalog.errors import API_PREFIX, render_problem, wants_problem
 
-# Scripts, styles and fonts only from this site and never inline; pictures may come from
-# the identity provider (profile photos). No plugins, no framing, no <base> rewriting.
+# Scripts, styles, fonts and pictures only from this site, and never inline: item pictures
+# are served from the database, and the account page shows initials rather than the
+# identity provider's profile photo. No plugins, no framing, no <base> rewriting.
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
-    "img-src": "'self' https:",
+    "img-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",
     "frame-ancestors": "'none'",

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, select
 
-from catalog.models import Category, Item, User
+from catalog.models import Category, Image, Item, User
 
 # The columns an item's dict is made of, named as ``item_fields`` takes them; selecting
 # these instead of ORM objects keeps large listings cheap.
@@ -25,6 +25,11 @@ ITEM_COLUMNS = (
     Category.name.label("category_name"),
     User.id.label("owner_id"),
     User.name.label("owner_name"),
+    Item.image_alt,
+    Item.image_sha256,
+    Image.width.label("image_width"),
+    Image.height.label("image_height"),
+    Image.format.label("image_format"),
 )
 
 
@@ -39,8 +44,39 @@ CATEGORY_COLUMNS = (
 
 
 def item_rows() -> Select:
-    """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category and owner."""
-    return select(*ITEM_COLUMNS).select_from(Item).join(Item.category).join(Item.owner)
+    """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category, owner and
+    picture (if any)."""
+    return (
+        select(*ITEM_COLUMNS)
+        .select_from(Item)
+        .join(Item.category)
+        .join(Item.owner)
+        .outerjoin(Item.image)
+    )
+
+
+def picture_fields(
+    *,
+    name: str,
+    image_alt: str,
+    image_sha256: str | None,
+    image_width: int | None,
+    image_height: int | None,
+    image_format: str | None,
+) -> dict | None:
+    """Return which picture an item shows (``Links.add_to_item`` makes its URLs), or None.
+
+    Its ``alt`` is what the owner wrote, else the item's name.
+    """
+    if image_sha256 is None:
+        return None
+    return {
+        "sha256": image_sha256,
+        "format": image_format,
+        "width": image_width,
+        "height": image_height,
+        "alt": image_alt or name,
+    }
 
 
 def item_fields(
@@ -56,6 +92,11 @@ def item_fields(
     category_name: str,
     owner_id: int,
     owner_name: str,
+    image_alt: str = "",
+    image_sha256: str | None = None,
+    image_width: int | None = None,
+    image_height: int | None = None,
+    image_format: str | None = None,
 ) -> dict:
     """Return an item as a dict of JSON values; timestamps are ISO 8601 in UTC."""
     return {
@@ -68,11 +109,21 @@ def item_fields(
         "created": created.isoformat(),
         "updated": updated.isoformat(),
         "version": version,
+        "image_alt": image_alt,
+        "image": picture_fields(
+            name=name,
+            image_alt=image_alt,
+            image_sha256=image_sha256,
+            image_width=image_width,
+            image_height=image_height,
+            image_format=image_format,
+        ),
     }
 
 
 def item_dict(item: Item) -> dict:
     """Return ``item`` (with its category and owner loaded) as ``item_fields`` does."""
+    image = item.image
     return item_fields(
         id=item.id,
         name=item.name,
@@ -85,6 +136,11 @@ def item_dict(item: Item) -> dict:
         category_name=item.category.name,
         owner_id=item.owner.id,
         owner_name=item.owner.name,
+        image_alt=item.image_alt,
+        image_sha256=image.sha256 if image else None,
+        image_width=image.width if image else None,
+        image_height=image.height if image else None,
+        image_format=image.format if image else None,
     )
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import contains_eager
 from catalog.changes import can_change
 from catalog.connections import read_only
 from catalog.extensions import db
+from catalog.images.processing import DISPLAY
 from catalog.links import Links
-from catalog.models import Category, Item
+from catalog.models import Category, Image, Item
 from catalog.serialize import item_rows
 
 bp = Blueprint("catalog", __name__)
@@ -21,6 +22,12 @@ ITEM_BY_SLUGS = item_rows().where(
     Category.slug == bindparam("category_slug"), Item.slug == bindparam("item_slug")
 )
 CATEGORIES = select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
+# What a list needs of an item's picture, from the same statement as the rest.
+_THUMBNAIL_COLUMNS = (
+    Item.image_sha256,
+    Image.width.label("image_width"),
+    Image.height.label("image_height"),
+)
 LATEST_ITEMS = (
     select(
         Item.name,
@@ -28,8 +35,10 @@ LATEST_ITEMS = (
         Item.created,
         Category.slug.label("category_slug"),
         Category.name.label("category_name"),
+        *_THUMBNAIL_COLUMNS,
     )
     .join(Item.category)
+    .outerjoin(Item.image)
     .order_by(Item.created.desc(), Item.id.desc())
     .limit(bindparam("rows"))
 )
@@ -39,7 +48,8 @@ CATEGORY_BY_SLUG = select(
 # A page of a category's items in slug order, walked by keyset on the (category_id, slug)
 # index: the first page, the page after a slug, and the page before one (read backwards).
 _PAGE = (
-    select(Item.name, Item.slug)
+    select(Item.name, Item.slug, *_THUMBNAIL_COLUMNS)
+    .outerjoin(Item.image)
     .where(Item.category_id == bindparam("category_id"))
     .limit(bindparam("rows"))
 )
@@ -82,7 +92,8 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
 
 
 def latest_items(limit: int) -> list[Row]:
-    """Return the newest items (name, slug, created, category_slug, category_name)."""
+    """Return the newest items (name, slug, created, category_slug, category_name, and
+    image_sha256, image_width, image_height)."""
     return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
 
 
@@ -114,6 +125,7 @@ def index():
             item.category_name,
             links.category_url(item.category_slug),
             item.created,
+            links.thumbnail(item),
         )
         for item in latest_items(current_app.config["LATEST_ITEMS"])
     ]
@@ -161,7 +173,10 @@ def category(category_slug):
     return render_template(
         "catalog/category.html",
         category=category,
-        items=[(name, links.item_url(category.slug, slug)) for name, slug in rows],
+        items=[
+            (row.name, links.item_url(category.slug, row.slug), links.thumbnail(row))
+            for row in rows
+        ],
         previous_slug=rows[0].slug if rows and has_previous else None,
         next_slug=rows[-1].slug if rows and has_next else None,
     )
@@ -170,9 +185,14 @@ def category(category_slug):
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
 def item(category_slug, item_slug):
-    """Show one item with its category, owner and dates."""
+    """Show one item with its category, owner, dates and picture."""
     slugs = {"category_slug": category_slug, "item_slug": item_slug}
     item = storable(category_slug + item_slug) and db.session.execute(ITEM_BY_SLUGS, slugs).first()
     if not item:
         abort(404, description="There is no such item in this category.")
-    return render_template("catalog/item.html", item=item)
+    shown = None
+    if item.image_sha256 is not None:
+        shown = Links(external=False).picture(
+            item.image_sha256, item.image_width, item.image_height, DISPLAY
+        )
+    return render_template("catalog/item.html", item=item, picture=shown)

@@ -29,7 +29,7 @@ def gear(app):
 
 
 def names(page: str) -> list[str]:
-    return re.findall(r'<a href="/catalog/[^"]+/">([^<]+)</a>\s*<span class="meta">in ', page)
+    return re.findall(r'<span class="name">([^<]+)</span></a>\s*<span class="meta">in ', page)
 
 
 def test_finds_words_in_names(client, gear):

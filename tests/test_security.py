@@ -163,6 +163,7 @@ def test_security_headers_are_sent(production, demo, url):
         part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";")
     )
     assert policy["default-src"] == "'self'"
+    assert policy["img-src"] == "'self'"  # item pictures are served here; no profile photos
     assert "script-src" not in policy  # falls back to 'self': no inline script, no eval
     assert policy["object-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"

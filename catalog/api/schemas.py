@@ -11,7 +11,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
-from catalog.models import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX
+from catalog.models import DESCRIPTION_MAX, IMAGE_ALT_MAX, NAME_MAX, SLUG_MAX
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
@@ -25,6 +25,7 @@ _SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 ONE_LINE = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 NO_CONTROL = rf"^[^{_CONTROL}]+$"
+ONE_LINE_OR_EMPTY = rf"^[^{_CONTROL}]*$"
 
 
 class Text(fields.String):
@@ -133,16 +134,32 @@ def _category_field(**kwargs):
     )
 
 
+def _image_alt_field(**kwargs):
+    return Text(
+        pattern=ONE_LINE_OR_EMPTY,
+        message="Describe the picture on one line, without control characters.",
+        max_length=IMAGE_ALT_MAX,
+        min_length=0,
+        strip=True,
+        metadata={
+            "description": "What the item's picture shows, for people who cannot see it; "
+            "empty: the item's name stands for it."
+        },
+        **kwargs,
+    )
+
+
 class ItemCreateSchema(ma.Schema):
-    """A new item."""
+    """A new item; its picture is sent afterwards (`PUT /items/{item_id}/image`)."""
 
     category = _category_field(required=True)
     name = _name_field(required=True)
     description = _description_field(load_default="")
+    image_alt = _image_alt_field(load_default="")
 
 
 class ItemChangeSchema(ma.Schema):
-    """Changes to an item: any of its name, description and category."""
+    """Changes to an item: any of its name, description, category and picture's alt text."""
 
     class Meta:
         # What ``not_empty`` checks, said in the document (catalog.api.spec.SchemaKeywords).
@@ -151,11 +168,14 @@ class ItemChangeSchema(ma.Schema):
     category = _category_field()
     name = _name_field()
     description = _description_field()
+    image_alt = _image_alt_field()
 
     @ma.validates_schema
     def not_empty(self, data, **kwargs):
         if not data:
-            raise ma.ValidationError("Give at least one of name, description and category.")
+            raise ma.ValidationError(
+                "Give at least one of name, description, category and image_alt."
+            )
 
 
 class ItemQuerySchema(ma.Schema):
@@ -189,6 +209,45 @@ class OwnerSchema(ma.Schema):
     name = fields.String(required=True)
 
 
+class PictureSizeSchema(ma.Schema):
+    """One size of a picture, in WebP and in JPEG (for clients without WebP)."""
+
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    webp = fields.String(required=True, metadata={"format": "uri"})
+    jpeg = fields.String(required=True, metadata={"format": "uri"})
+
+
+class PictureSchema(ma.Schema):
+    """An item's picture. Its URLs never change what they serve: cache them for good."""
+
+    alt = fields.String(
+        required=True,
+        metadata={"description": "The item's `image_alt`, or its name when that is empty."},
+    )
+    width = fields.Integer(required=True, metadata={"description": "The original's width."})
+    height = fields.Integer(required=True, metadata={"description": "The original's height."})
+    url = fields.String(
+        required=True,
+        metadata={
+            "format": "uri",
+            "description": "The original, upright and without metadata (JPEG, PNG or WebP).",
+        },
+    )
+    display = fields.Nested(
+        PictureSizeSchema,
+        required=True,
+        metadata={
+            "description": "At most 1200 pixels on its longer side, as the item's page shows it."
+        },
+    )
+    thumbnail = fields.Nested(
+        PictureSizeSchema,
+        required=True,
+        metadata={"description": "At most 200 pixels on its longer side, as lists show it."},
+    )
+
+
 class ItemSchema(ma.Schema):
     """An item, with every field its page shows."""
 
@@ -202,7 +261,20 @@ class ItemSchema(ma.Schema):
     updated = fields.String(required=True, metadata={"format": "date-time"})
     version = fields.Integer(
         required=True,
-        metadata={"description": "Goes up by one with every change; the ETag is made of it."},
+        metadata={
+            "description": "Goes up by one with every change, its picture's included; "
+            "the ETag is made of it."
+        },
+    )
+    image_alt = fields.String(
+        required=True,
+        metadata={"description": "What its owner wrote to describe its picture (may be empty)."},
+    )
+    image = fields.Nested(
+        PictureSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Its picture, or null when it has none."},
     )
     url = fields.String(
         required=True, metadata={"format": "uri", "description": "The item's web page."}

@@ -56,6 +56,9 @@ def allow_uploads() -> None:
     if request.method not in ("POST", "PUT"):
         return
     if request.endpoint in FORM_ENDPOINTS:
+        # Only a multipart form can carry a file; werkzeug reads other forms whole.
+        if request.mimetype != "multipart/form-data":
+            return
         request.max_content_length = form_limit()
         request.max_form_memory_size = int(current_app.config["MAX_CONTENT_LENGTH"])
         request.max_form_parts = FORM_PARTS
