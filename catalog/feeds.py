@@ -231,6 +231,7 @@ def latest_atom():
     ).all()
     links = Links()
     feed = FeedGenerator()
+    feed.load_extension("media")
     feed.id(tag_uri(FEED_TAG_DATE, "catalog/latest"))
     feed.title("Catalog: latest items")
     feed.subtitle("The newest items added to the catalog.")
@@ -242,11 +243,29 @@ def latest_atom():
     feed.generator("Catalog")
     feed.updated(max(row.updated for row in rows) if rows else utcnow())
     for row in rows:
-        url = links.add_to_item(item_fields(**row._mapping))["url"]
+        document = links.add_to_item(item_fields(**row._mapping))
         entry = feed.add_entry(order="append")
         entry.id(tag_uri(row.created.date().isoformat(), f"catalog/items/{row.id}"))
         entry.title(_xml_text(row.name))
-        entry.link(href=url, rel="alternate")
+        entry.link(href=document["url"], rel="alternate")
+        if document["image"] is not None:
+            # As Media RSS, which feed readers show (feedgen writes entry links without
+            # their rel, so an enclosure link would read as a second alternate). In
+            # JPEG, which every reader can show.
+            picture = document["image"]
+            display, thumbnail = picture["display"], picture["thumbnail"]
+            entry.media.content(
+                url=display["jpeg"],
+                type="image/jpeg",
+                medium="image",
+                width=str(display["width"]),
+                height=str(display["height"]),
+            )
+            entry.media.thumbnail(
+                url=thumbnail["jpeg"],
+                width=str(thumbnail["width"]),
+                height=str(thumbnail["height"]),
+            )
         entry.author(name=_xml_text(row.owner_name))
         entry.published(row.created)
         entry.updated(row.updated)

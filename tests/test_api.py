@@ -593,15 +593,26 @@ def test_operations_are_linked_for_clients_that_follow_links(client):
         "getItem": ("get", "/api/v1/items/{item_id}"),
         "changeItem": ("patch", "/api/v1/items/{item_id}"),
         "deleteItem": ("delete", "/api/v1/items/{item_id}"),
+        "putItemImage": ("put", "/api/v1/items/{item_id}/image"),
+        "deleteItemImage": ("delete", "/api/v1/items/{item_id}/image"),
     }
     item = document["paths"]["/api/v1/items/{item_id}"]
-    for method, status in (("post", "201"), ("get", "200"), ("patch", "200")):
-        operation = document["paths"]["/api/v1/items"]["post"] if method == "post" else item[method]
-        links = operation["responses"][status]["links"]
+    image = document["paths"]["/api/v1/items/{item_id}/image"]
+    answers = [
+        document["paths"]["/api/v1/items"]["post"]["responses"]["201"],
+        item["get"]["responses"]["200"],
+        item["patch"]["responses"]["200"],
+        image["put"]["responses"]["200"],
+        image["delete"]["responses"]["200"],
+    ]
+    for answer in answers:
+        links = answer["links"]
         assert {link["operationId"] for link in links.values()} == {
             "getItem",
             "changeItem",
             "deleteItem",
+            "putItemImage",
+            "deleteItemImage",
         }
         for link in links.values():
             assert link["parameters"]["item_id"] == "$response.body#/id"

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import feedparser
+import pictures
 import pytest
 from sqlalchemy import update
 
@@ -11,6 +12,7 @@ from catalog.changes import add_category, add_item, change_item
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
 from catalog.feeds import FEED_ENTRIES
+from catalog.images.processing import process
 from catalog.models import Item, User, utcnow
 
 FEED = "/catalog/latest.atom"
@@ -110,3 +112,25 @@ def test_feed_costs_one_query(client, items, count_queries):
     with count_queries() as queries:
         parse(client)
     assert len(queries) == 1, queries
+
+
+def test_an_item_with_a_picture_links_it(app, client, items, count_queries):
+    picture = process(pictures.solid("JPEG", size=(1600, 1200)), max_bytes=10**7, max_pixels=10**7)
+    with app.app_context():
+        whistle = db.session.get(Item, items[-1])
+        change_item(whistle, whistle.version, picture=picture)
+        db.session.commit()
+    with count_queries() as queries:
+        feed = parse(client)
+    assert len(queries) == 1
+    shown = [entry.get("media_content", []) for entry in feed.entries]
+    assert [len(found) for found in shown] == [1, 0, 0, 0, 0]
+    content = shown[0][0]
+    assert content["url"] == f"http://localhost/images/{picture.sha256}-1200.jpg"
+    assert (content["type"], content["medium"]) == ("image/jpeg", "image")
+    assert (content["width"], content["height"]) == ("1200", "900")
+    thumbnail = feed.entries[0].media_thumbnail[0]
+    assert thumbnail["url"] == f"http://localhost/images/{picture.sha256}-200.jpg"
+    assert (thumbnail["width"], thumbnail["height"]) == ("200", "150")
+    assert client.get(content["url"]).mimetype == "image/jpeg"
+    assert feed.entries[0].link == "http://localhost/catalog/soccer/whistle/"

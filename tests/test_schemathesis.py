@@ -84,6 +84,8 @@ DATA_DEPENDENT = {
     "GET /api/v1/items/{item_id}": ["304", "404"],
     "PATCH /api/v1/items/{item_id}": ["404", "409", "412"],
     "DELETE /api/v1/items/{item_id}": ["404", "412"],
+    "PUT /api/v1/items/{item_id}/image": ["404", "412"],
+    "DELETE /api/v1/items/{item_id}/image": ["404", "412"],
 }
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -148,6 +150,8 @@ def test_chains_of_linked_operations_conform(app, served):
         ("GET /api/v1/items/{item_id}", 200),
         ("PATCH /api/v1/items/{item_id}", 200),
         ("DELETE /api/v1/items/{item_id}", 204),
+        ("PUT /api/v1/items/{item_id}/image", 200),
+        ("DELETE /api/v1/items/{item_id}/image", 200),
     } <= answered, sorted(answered)
 
 
@@ -168,4 +172,6 @@ def test_every_operation_is_exercised(served):
         "GET /api/v1/items/{item_id}",
         "PATCH /api/v1/items/{item_id}",
         "DELETE /api/v1/items/{item_id}",
+        "PUT /api/v1/items/{item_id}/image",
+        "DELETE /api/v1/items/{item_id}/image",
     }

@@ -68,7 +68,8 @@ def operations(document: dict) -> list[dict]:
             operation = item.get(method)
             if operation is None:
                 continue
-            body = operation.get("requestBody", {}).get("content", {})
+            request_body = operation.get("requestBody", {})
+            body = request_body.get("content", {})
             responses = []
             for status, response in operation.get("responses", {}).items():
                 response = _resolve(document, response)
@@ -93,9 +94,14 @@ def operations(document: dict) -> list[dict]:
                     "secured": bool(operation.get("security")),
                     "parameters": [_resolve(document, p) for p in operation.get("parameters", [])],
                     "body": [
-                        {"media": media, "schema": type_label(spec.get("schema"))}
+                        {
+                            "media": media,
+                            "schema": type_label(spec.get("schema")),
+                            "linked": "$ref" in (spec.get("schema") or {}),
+                        }
                         for media, spec in body.items()
                     ],
+                    "body_description": request_body.get("description", ""),
                     "responses": sorted(responses, key=lambda r: r["status"]),
                 }
             )

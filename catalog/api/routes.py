@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import abort as abort_with_data
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
-from werkzeug.exceptions import Conflict
+from werkzeug.exceptions import Conflict, RequestEntityTooLarge
 
 from catalog import changes
 from catalog.api import conditional, idempotency
@@ -29,6 +29,8 @@ from catalog.api.schemas import (
 from catalog.api.spec import BEARER
 from catalog.connections import read_only
 from catalog.extensions import db
+from catalog.images import uploads
+from catalog.images.processing import Picture, Refused, process
 from catalog.links import Links
 from catalog.models import Category, Item
 from catalog.search import api_query
@@ -96,7 +98,20 @@ def _links(*operations: str, status: int) -> dict:
     return {"responses": {status: {"links": links}}}
 
 
-ON_THE_ITEM = ("getItem", "changeItem", "deleteItem")
+ON_THE_ITEM = ("getItem", "changeItem", "deleteItem", "putItemImage", "deleteItemImage")
+# The picture's body, as the document describes it: the bytes of the file.
+IMAGE_BODY = {
+    "required": True,
+    "description": "The picture's file: JPEG, PNG, WebP or GIF (its first frame), at most "
+    "`IMAGE_MAX_BYTES` (5 MB) and `IMAGE_MAX_PIXELS` (40 megapixels). Its content decides "
+    "what it is, not its type; SVG, HTML, damaged files and files with anything besides "
+    "the picture are refused. It is turned upright by its EXIF orientation and stored "
+    "without any metadata (GPS positions included).",
+    "content": {
+        media_type: {"schema": {"type": "string", "format": "binary"}}
+        for media_type in uploads.MEDIA_TYPES
+    },
+}
 
 
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
@@ -105,6 +120,8 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
 @bp.before_request
 def bodies_are_small_json():
     """Refuse bodies that are too large (413) or not JSON (415) before any work."""
+    if request.endpoint == uploads.API_ENDPOINT:
+        return  # a picture, within its own limit (catalog.images.uploads)
     if (request.content_length or 0) > BODY_MAX:
         abort(413, description=too_large())
     # Bodies without a length (chunked) are read no further than this: one byte past the
@@ -148,6 +165,38 @@ def _item(item_id: int) -> Item:
     if item is None:
         abort(404, description=f"There is no item {item_id}.")
     return item
+
+
+def _may_change(item_id: int) -> None:
+    """Abort unless the token's owner may change the item and ``If-Match`` holds, as
+    ``_change`` will check again: before a picture is read, whoever may not is answered."""
+    tags = conditional.if_match()
+    row = db.session.execute(
+        select(Item.owner_id, Item.version).where(Item.id == item_id)
+    ).one_or_none()
+    if row is None:
+        abort(404, description=f"There is no item {item_id}.")
+    if not changes.can_change(token_user(), row):
+        abort(403, description="Only the item's owner (or an admin) can change it.")
+    conditional.check_if_match(conditional.item_etag(item_id, row.version), tags)
+
+
+def _picture() -> Picture:
+    """Read the request's body as a picture; abort with 413, 415 or 422 if it is not one."""
+    if request.mimetype not in uploads.MEDIA_TYPES:
+        abort(
+            415,
+            description="Send the picture's file as the body, with `Content-Type` "
+            f"{', '.join(uploads.MEDIA_TYPES)}.",
+        )
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        abort(413, description=uploads.too_large(request.content_length))
+    try:
+        return process(data, max_bytes=uploads.max_bytes(), max_pixels=uploads.max_pixels())
+    except Refused as refused:
+        abort(refused.status, description=str(refused))
 
 
 def _change(item_id: int, apply) -> Item:
@@ -299,7 +348,9 @@ def create_item(data, headers):
             return stored
     category = _category(data["category"])
     try:
-        item = changes.add_item(g.api_user, category, data["name"], data["description"])
+        item = changes.add_item(
+            g.api_user, category, data["name"], data["description"], image_alt=data["image_alt"]
+        )
     except changes.DuplicateName as exc:
         abort(409, description=str(exc))
     document = _document(item)
@@ -394,3 +445,82 @@ class ItemResource(MethodView):
         _change(item_id, lambda item: changes.remove_item(item, item.version))
         db.session.commit()
         return "", 204
+
+
+IMAGE_ERRORS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def _image_responses(view):
+    """Document the statuses a change of an item's picture can answer."""
+    for status, name in IMAGE_ERRORS.items():
+        description = (
+            "Without `If-Match`: others kept changing the item while this change was applied."
+            if status == 409
+            else None
+        )
+        view = bp.alt_response(status, response=name, description=description)(view)
+    return view
+
+
+@bp.route(f"{ITEM_PATH}/image", endpoint="item_image")
+class ItemImageResource(MethodView):
+    """An item's picture: sent as a file, replaced, removed."""
+
+    @token_required
+    @bp.doc(
+        **WRITE,
+        operationId="putItemImage",
+        requestBody=IMAGE_BODY,
+        **_links(*ON_THE_ITEM, status=200),
+    )
+    @bp.arguments(IfMatch(), location="headers")
+    @bp.response(200, ItemSchema, headers=ETAG_HEADER)
+    @_image_responses
+    @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @bp.alt_response(
+        415, response="UNSUPPORTED_MEDIA_TYPE", description="Not a JPEG, PNG, WebP or GIF."
+    )
+    @bp.alt_response(
+        422,
+        response="UNPROCESSABLE_ENTITY",
+        description="The picture is damaged, truncated, or holds more than a picture.",
+    )
+    def put(self, headers, item_id):
+        """Give an item a picture, or replace the one it has.
+
+        The answer is the item, with its picture's URLs and a new version (a picture
+        change is a change of the item). Send `If-Match` with the ETag you read to be
+        sure nobody changed the item since (412 if someone did).
+        """
+        _may_change(item_id)
+        picture = _picture()
+        item = _change(
+            item_id, lambda item: changes.change_item(item, item.version, picture=picture)
+        )
+        document = _document(item)
+        db.session.commit()
+        return document, {"ETag": _etag(document)}
+
+    @token_required
+    @bp.doc(**WRITE, operationId="deleteItemImage", **_links(*ON_THE_ITEM, status=200))
+    @bp.arguments(IfMatch(), location="headers")
+    @bp.response(200, ItemSchema, headers=ETAG_HEADER)
+    @_image_responses
+    def delete(self, headers, item_id):
+        """Remove an item's picture (if it has none, nothing changes).
+
+        The answer is the item, without a picture. Send `If-Match` with the ETag you
+        read to be sure nobody changed the item since (412 if someone did).
+        """
+        item = _change(item_id, lambda item: changes.change_item(item, item.version, picture=None))
+        document = _document(item)
+        db.session.commit()
+        return document, {"ETag": _etag(document)}
