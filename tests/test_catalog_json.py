@@ -7,14 +7,17 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
+import pictures
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from catalog import feeds
-from catalog.changes import add_category, add_item
+from catalog.changes import add_category, add_item, change_item
 from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
-from catalog.models import User
+from catalog.images import store
+from catalog.images.processing import process
+from catalog.models import Item, User
 
 LARGE = 100_000
 # Growth of the process's resident memory allowed while streaming LARGE items: a few
@@ -22,6 +25,8 @@ LARGE = 100_000
 # (building it whole grows the process by about twice that).
 GROWTH_MAX = 32 * 2**20
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+LIMITS = {"max_bytes": 5_000_000, "max_pixels": 40_000_000}
+PICTURE = process(pictures.solid("JPEG", size=(1600, 1200)), **LIMITS)
 
 
 @pytest.fixture
@@ -63,6 +68,10 @@ def awkward(app):
         add_item(owner, war, "Bell", "Controls \x01\x1f\x7f, separators \u2028\u2029, é, 𝄞")
         odd = add_item(owner, war, "Odd slug")
         odd.slug = "a b?c%d/é~_."  # not slugify's, but quote() must still agree
+        db.session.commit()
+        # Pictures, one with alt text that is easy to write wrongly, one without (the name).
+        change_item(ink, ink.version, picture=PICTURE, image_alt='Ручка "Люкс" \\ 🎉\t')
+        change_item(odd, odd.version, picture=process(pictures.solid("PNG"), **LIMITS))
         whole = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # isoformat() drops a zero fraction
         ink.created, ink.updated = whole, whole.replace(microsecond=7)
         db.session.commit()
@@ -87,6 +96,12 @@ def test_the_document_is_what_item_fields_and_links_make(app, client, awkward, m
     assert ink["url"].startswith("http://localhost/catalog/%D0%B2%D0%BE%D0%B9%D0%BD%D0%B0-")
     odd = next(i for i in items if i["name"] == "Odd slug")
     assert odd["url"].endswith("/a%20b%3Fc%25d/%C3%A9~_./")
+    assert ink["image"]["alt"] == ink["image_alt"] == 'Ручка "Люкс" \\ 🎉\t'
+    assert ink["image"]["thumbnail"]["jpeg"] == f"http://localhost/images/{PICTURE.sha256}-200.jpg"
+    assert (ink["image"]["width"], ink["image"]["display"]["width"]) == (1600, 1200)
+    assert odd["image"]["alt"] == "Odd slug"
+    assert odd["image"]["url"].endswith("-full.png")
+    assert sum(i["image"] is not None for i in items) == 2
 
 
 def test_empty_catalog(client):
@@ -98,9 +113,14 @@ def test_query_count_does_not_grow_with_the_catalog(app, client, demo, count_que
         client.get("/catalog.json").get_data()
     with app.app_context():
         seed_synthetic(3000)
+        # Every item with a picture: still the same two statements.
+        store.save(PICTURE)
+        db.session.execute(update(Item).values(image_sha256=PICTURE.sha256))
+        db.session.commit()
     with count_queries() as large:
-        client.get("/catalog.json").get_data()
+        document = json.loads(client.get("/catalog.json").get_data())
     assert len(small) == len(large) == 2, large
+    assert all(i["image"] for c in document["categories"] for i in c["items"])
 
 
 def resident() -> int:
