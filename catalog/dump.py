@@ -3,10 +3,13 @@
 The first line is a header naming the format, its version, the schema revision it
 came from and how many rows of each table follow; then one line per row,
 ``{"table": name, "row": {column: value}}``, parents before children, timestamps
-in ISO 8601 with their UTC offset. Ids, ownership and timestamps travel as they
-are, so a catalog moves from SQLite to PostgreSQL (or back) unchanged.
+in ISO 8601 with their UTC offset, bytes (the pictures' files) in base64. Ids,
+ownership, timestamps and pictures travel as they are, so a catalog moves from
+SQLite to PostgreSQL (or back) unchanged, every picture byte for byte.
 """
 
+import base64
+import binascii
 import json
 import os
 import sys
@@ -23,6 +26,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import (
     Connection,
     DateTime,
+    LargeBinary,
     Table,
     TypeDecorator,
     delete,
@@ -41,6 +45,9 @@ from catalog.models import utcnow
 FORMAT = "catalog-dump"
 VERSION = 1
 BATCH_SIZE = 1_000
+# Rows of a table with bytes in it (pictures' files, up to a few megabytes each) read and
+# written at a time: a batch of them stays within tens of megabytes.
+BINARY_BATCH_SIZE = 10
 
 Progress = Callable[[int], None]
 
@@ -52,6 +59,16 @@ class DumpError(click.ClickException):
 def tables() -> list[Table]:
     """Return every table a dump holds, each after the tables it refers to."""
     return list(db.metadata.sorted_tables)
+
+
+def _is_binary(column) -> bool:
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    return isinstance(kind, LargeBinary)
+
+
+def batch_size(table: Table) -> int:
+    """Return how many rows of ``table`` to hold at a time."""
+    return BINARY_BATCH_SIZE if any(_is_binary(c) for c in table.columns) else BATCH_SIZE
 
 
 # Export
@@ -95,6 +112,8 @@ def header(connection: Connection) -> dict:
 def _encode(value):
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot write a {type(value).__name__} to a dump")
 
 
@@ -108,7 +127,7 @@ def write_dump(
     """Write ``head`` and then every row, table by table, in primary key order."""
     out.write(_line(head))
     for table in tables():
-        result = connection.execution_options(yield_per=BATCH_SIZE).execute(
+        result = connection.execution_options(yield_per=batch_size(table)).execute(
             select(table).order_by(*table.primary_key.columns)
         )
         for rows in result.mappings().partitions():
@@ -193,12 +212,21 @@ def check_target(replace: bool) -> None:
         )
 
 
+def _bytes(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64: {exc}") from None
+
+
 def _decoders(table: Table) -> dict[str, Callable]:
     decoders = {}
     for column in table.columns:
         kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         if isinstance(kind, DateTime):
             decoders[column.name] = datetime.fromisoformat
+        elif isinstance(kind, LargeBinary):
+            decoders[column.name] = _bytes
     return decoders
 
 
@@ -276,7 +304,7 @@ def load_rows(
             for table in reversed(tables()):
                 db.session.execute(delete(table))
         for table, row in _records(lines, first_number=2):
-            if table is not current or len(batch) >= BATCH_SIZE:
+            if table is not current or len(batch) >= batch_size(table):
                 flush()
                 current = table
             batch.append(row)

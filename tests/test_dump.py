@@ -1,27 +1,37 @@
 """``flask export`` / ``flask import``: move a seeded SQLite catalog to another database."""
 
+import base64
 import hashlib
 import json
 import threading
 
+import pictures
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
 import catalog.dump
+from catalog.changes import change_item
 from catalog.cli import seed_demo, seed_synthetic
 from catalog.dump import FORMAT, VERSION, header, snapshot, tables, write_dump
 from catalog.extensions import db
+from catalog.images.processing import process
 from catalog.models import (
     ITEM_SEARCH_COLUMN,
     ApiToken,
     Category,
+    ImageFile,
     Item,
     User,
     UserSession,
     utcnow,
 )
 from catalog.search import search_page
+
+LIMITS = {"max_bytes": 5_000_000, "max_pixels": 40_000_000}
+SHARED = process(pictures.solid("JPEG", size=(1600, 1200)), **LIMITS)
+CLEAR = process(pictures.solid("PNG", color=(0, 90, 200, 100)), **LIMITS)
+PHOTO = process(pictures.camera_jpeg(640, 480), **LIMITS)
 
 
 @pytest.fixture
@@ -44,6 +54,10 @@ def source(make_app, tmp_path):
         )
         # Gaps in the ids must survive the move, not be renumbered.
         db.session.delete(db.session.get(Item, 2))
+        # Pictures: one shown by two items, one with transparency, one a camera's JPEG.
+        for item_id, picture in ((1, SHARED), (3, SHARED), (4, CLEAR), (5, PHOTO)):
+            item = db.session.get(Item, item_id)
+            change_item(item, item.version, picture=picture, image_alt=f"Picture {item_id}")
         db.session.commit()
     return app
 
@@ -278,3 +292,58 @@ class _Lines:
     def writelines(self, texts):
         for text in texts:
             self.write(text)
+
+
+def served_files(app) -> dict[str, bytes]:
+    """Return every picture file as the app serves it, by URL."""
+    with app.app_context():
+        names = db.session.execute(select(ImageFile.image_sha256, ImageFile.variant)).all()
+    client = app.test_client()
+    served = {}
+    for sha256, variant in names:
+        response = client.get(f"/images/{sha256}-{variant}")
+        assert response.status_code == 200
+        served[f"{sha256}-{variant}"] = response.data
+    return served
+
+
+def test_pictures_travel_in_the_one_file_as_base64(source, dump):
+    lines = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
+    files = [line["row"] for line in lines[1:] if line["table"] == "image_files"]
+    assert len(files) == 3 * 5  # three pictures, five files each
+    full = next(
+        f for f in files if f["variant"] == "full.jpg" and f["image_sha256"] == SHARED.sha256
+    )
+    assert hashlib.sha256(base64.b64decode(full["data"])).hexdigest() == SHARED.sha256
+    items = {line["row"]["id"]: line["row"] for line in lines[1:] if line["table"] == "items"}
+    assert items[1]["image_sha256"] == items[3]["image_sha256"] == SHARED.sha256
+    assert items[5]["image_alt"] == "Picture 5"
+
+
+def test_an_imported_catalog_serves_every_picture_byte_for_byte(source, dump, app, runner):
+    before = served_files(source)
+    result = runner.invoke(args=["import", str(dump)])
+    assert result.exit_code == 0, result.output
+    after = served_files(app)
+    assert after == before
+    assert len(after) == 15
+    for name, data in after.items():
+        if "-full." in name:
+            assert hashlib.sha256(data).hexdigest() == name.split("-")[0]
+    page = app.test_client().get("/catalog/soccer/match-ball/").text
+    assert f"/images/{SHARED.sha256}-1200.webp" in page
+    assert 'alt="Picture 1"' in page
+
+
+def test_a_damaged_picture_in_a_dump_changes_nothing(dump, app, runner, tmp_path):
+    lines = dump.read_text(encoding="utf-8").splitlines()
+    number = next(n for n, line in enumerate(lines) if '"table":"image_files"' in line)
+    record = json.loads(lines[number])
+    record["row"]["data"] = "not base64!"
+    lines[number] = json.dumps(record)
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", str(damaged)])
+    assert result.exit_code != 0
+    assert f"line {number + 1} is not a row" in result.output
+    assert empty(app)
