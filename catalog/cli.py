@@ -1,5 +1,6 @@
 """Command-line tools: ``flask seed``, and the registry of every ``flask`` command."""
 
+import functools
 import secrets
 from itertools import cycle
 
@@ -9,6 +10,8 @@ from sqlalchemy import func, insert, select, update
 
 from catalog import demo, doctor, dump
 from catalog.extensions import db
+from catalog.images import drawing, store
+from catalog.images.processing import Picture, process
 from catalog.models import Category, Item, User, utcnow
 from catalog.slugs import slugify
 
@@ -51,10 +54,26 @@ _NOUNS = (
 )
 
 
+@functools.cache
+def demo_picture(category: str, item: str, index: int) -> Picture:
+    """Return the demo picture of ``item``, drawn and processed once per process."""
+    # Drawn here, not uploaded: the upload limits are not this picture's.
+    return process(drawing.poster(category, item, index), max_bytes=10**8, max_pixels=10**7)
+
+
 def seed_demo() -> bool:
-    """Load the demo catalog into an empty database; return whether anything was added."""
+    """Load the demo catalog into an empty database; return whether anything was added.
+
+    Every demo item gets a picture, drawn on the spot (catalog.images.drawing).
+    """
     if db.session.scalar(select(func.count()).select_from(Category)):
         return False
+    # The pictures first: storing them runs statements, which would flush half-made items.
+    pictures = {
+        (name, item): store.save(demo_picture(name, item, n))
+        for n, (name, _, items) in enumerate(demo.CATALOG)
+        for item, _ in items
+    }
     users = [
         User(issuer=demo.DEMO_ISSUER, subject=u["subject"], name=u["name"], email=u["email"])
         for u in demo.USERS
@@ -63,7 +82,14 @@ def seed_demo() -> bool:
     for name, description, items in demo.CATALOG:
         category = Category(name=name, slug=slugify(name), description=description)
         category.items = [
-            Item(name=i, slug=slugify(i), description=d, owner=next(owners)) for i, d in items
+            Item(
+                name=i,
+                slug=slugify(i),
+                description=d,
+                owner=next(owners),
+                image_sha256=pictures[name, i],
+            )
+            for i, d in items
         ]
         db.session.add(category)
     db.session.commit()

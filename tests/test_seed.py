@@ -1,8 +1,11 @@
+import io
+
+from PIL import Image as Picture
 from sqlalchemy import func, select
 
 from catalog import demo
 from catalog.extensions import db
-from catalog.models import Category, Item, User
+from catalog.models import Category, Image, ImageFile, Item, User
 
 
 def count(model):
@@ -60,3 +63,20 @@ def test_seed_rejects_n_below_one(app, runner):
         assert "Invalid value for '--items'" in result.output
     with app.app_context():
         assert count(Item) == 0
+
+
+def test_every_demo_item_gets_a_picture_of_its_own_drawn_on_the_spot(app, runner):
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        shas = db.session.scalars(select(Item.image_sha256)).all()
+        assert None not in shas
+        assert len(set(shas)) == len(shas) == count(Image)
+        assert count(ImageFile) == 5 * len(shas)
+        versions = set(db.session.scalars(select(Item.version)))
+    assert versions == {1}  # made with their pictures, not changed afterwards
+    client = app.test_client()
+    served = client.get(f"/images/{shas[0]}-full.jpg")
+    assert Picture.open(io.BytesIO(served.data)).size == (640, 480)
+    page = client.get("/catalog/soccer/").text
+    assert page.count('<picture class="thumb">') == 7
