@@ -279,6 +279,22 @@ def test_a_stale_edit_with_a_picture_stores_nothing(app, seeded, signed_in):
     assert stored(app) == (0, 0)
 
 
+def test_the_conflict_page_shows_the_saved_picture_and_no_other(app, seeded, signed_in):
+    ada = signed_in("ada")
+    stale = ball(app).version
+    conflict = edit(ada, app, version=str(stale), description="Mine.")
+    assert conflict.status_code == 302  # not stale yet
+    conflict = edit(ada, app, version=str(stale), description="Mine.")
+    assert conflict.status_code == 409
+    assert "<img" not in conflict.text  # the saved version has no picture
+    assert edit(ada, app, picture=as_file(pictures.solid("PNG"))).status_code == 302
+    sha = ball(app).image_sha256
+    conflict = edit(ada, app, version=str(stale), description="Mine.")
+    assert conflict.status_code == 409
+    assert conflict.text.count(f'src="/images/{sha}-200.jpg"') == 2  # saved version; form
+    assert 'src=""' not in conflict.text
+
+
 def test_a_form_with_other_errors_asks_for_the_picture_again(app, seeded, signed_in):
     response = edit(signed_in("ada"), app, picture=as_file(pictures.solid("JPEG")), name="")
     assert response.status_code == 422
