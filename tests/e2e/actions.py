@@ -2,8 +2,10 @@
 
 import re
 import secrets
+from pathlib import Path
 
 from oidc_provider import Provider
+from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Browser, Page, expect
 
 # The people who sign in during the browser tests, by their subject at the provider.
@@ -53,13 +55,50 @@ def fill_item(page: Page, name: str, category: str | None, description: str) -> 
     page.get_by_label("Description", exact=True).fill(description)
 
 
-def add_item(page: Page, category: str, name: str, description: str) -> str:
-    """Add an item through the form; return its page's URL."""
+def add_item(
+    page: Page, category: str, name: str, description: str, picture: Path | None = None
+) -> str:
+    """Add an item through the form, with a picture file if given; return its page's URL."""
     page.goto("/catalog/new")
     fill_item(page, name, category, description)
+    if picture is not None:
+        page.get_by_label("Picture", exact=True).set_input_files(picture)
     page.get_by_role("button", name="Add item").click()
     expect(heading(page)).to_have_text(name)
     return page.url
+
+
+def shown_picture(page: Page, selector: str = "picture.display img"):
+    """Return the page's picture (``selector``) once the browser has loaded and decoded it."""
+    image = page.locator(selector).first
+    expect(image).to_be_visible()
+    image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=image.element_handle()
+    )
+    return image
+
+
+def camera_picture(path: Path, text: str, size=(1200, 1600)) -> Path:
+    """Write a JPEG to ``path`` as a phone would: stored on its side, with EXIF saying to
+    turn it, and a GPS position; upright it is ``size``, and ``text`` reads across its top."""
+    image = Image.new("RGB", size, (38, 110, 72))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, size[0], size[1] // 4), fill=(245, 240, 225))
+    draw.polygon(
+        [
+            (size[0] // 2, size[1] // 3),
+            (size[0] // 5, size[1] - 80),
+            (4 * size[0] // 5, size[1] - 80),
+        ],
+        fill=(230, 120, 30),
+    )
+    draw.text((60, 60), text, font=ImageFont.load_default(size=120), fill=(30, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90° clockwise to show
+    exif[0x8825] = {1: "N", 2: (46.0, 33.0, 0.0), 3: "E", 4: (7.0, 58.0, 0.0)}
+    image.rotate(90, expand=True).save(path, "JPEG", quality=90, exif=exif)
+    return path
 
 
 class Members:

@@ -5,7 +5,18 @@ import re
 from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import expect
 
-from e2e.actions import PEOPLE, add_item, fill_item, flash, heading, sign_in, unique
+from e2e.actions import (
+    PEOPLE,
+    add_item,
+    camera_picture,
+    fill_item,
+    flash,
+    heading,
+    shown_picture,
+    sign_in,
+    unique,
+)
+from e2e.test_screens import SCREENSHOTS
 
 pytestmark = QUIET_PROVIDER
 
@@ -174,7 +185,7 @@ def test_form_with_errors_keeps_what_was_typed(new_context):
     )
 
 
-def test_forms_work_without_javascript(new_context, oidc_provider):
+def test_forms_work_without_javascript(new_context, oidc_provider, tmp_path):
     page = new_context(java_script_enabled=False).new_page()
     page.goto("/catalog/running/")
     sign_in(page, oidc_provider, "no-script")
@@ -183,10 +194,82 @@ def test_forms_work_without_javascript(new_context, oidc_provider):
     name = unique("Reflective Vest")
     page.get_by_role("link", name="Add an item here").click()
     fill_item(page, name, "Running", "Mesh vest with reflective bands.")
+    page.get_by_label("Picture", exact=True).set_input_files(
+        camera_picture(tmp_path / "vest.jpg", "VEST")
+    )
     page.get_by_role("button", name="Add item").click()
     expect(flash(page)).to_have_text(f"Added “{name}” to Running.")
+    shown_picture(page)
 
     page.get_by_role("link", name="Delete").click()
     page.get_by_role("button", name="Delete item").click()
     expect(flash(page)).to_have_text(f"Deleted “{name}”.")
     expect(page.get_by_role("link", name=name)).to_have_count(0)
+
+
+def find_in_category(page, name: str):
+    """Walk a category's pages from the current one until ``name`` is listed; return its link."""
+    link = page.locator("ul.items").get_by_role("link", name=name, exact=True)
+    while not link.count():
+        page.get_by_role("link", name="Next").click()
+    return link
+
+
+def test_member_gives_an_item_a_picture_replaces_it_and_removes_it(new_context, tmp_path):
+    page = new_context(as_member="owner", viewport={"width": 1280, "height": 800}).new_page()
+    name = unique("Trail Tent")
+    url = add_item(
+        page, "Camping", name, "Two doors.", picture=camera_picture(tmp_path / "tent.jpg", "TENT")
+    )
+    image = shown_picture(page)
+    # Upright, as the phone's EXIF said: the stored file lay on its side, 1600 × 1200.
+    assert image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [900, 1200]
+    assert image.get_attribute("alt") == name
+    first = image.evaluate("i => i.currentSrc")
+    assert first.endswith("-1200.webp")  # the browser took the WebP source
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "picture-item-desktop.png", full_page=True)
+
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Camping").click()
+    link = find_in_category(page, name)
+    thumbnail = shown_picture(page, f'ul.items li a:has-text("{name}") picture img')
+    assert thumbnail.evaluate("i => i.currentSrc") == first.replace("-1200.", "-200.")
+    assert thumbnail.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [150, 200]
+    link.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "picture-category-desktop.png", full_page=False)
+
+    page.goto(f"{url}edit")
+    expect(page.locator(".current-picture picture img")).to_be_visible()
+    page.get_by_label("Picture", exact=True).set_input_files(
+        camera_picture(tmp_path / "tent-2.jpg", "TENT, AGAIN", size=(1600, 1200))
+    )
+    page.get_by_label("Describe the picture", exact=True).fill("An orange tent on grass")
+    page.screenshot(path=SCREENSHOTS / "picture-edit-form-desktop.png", full_page=True)
+    page.get_by_role("button", name="Save changes").click()
+    expect(flash(page)).to_have_text(f"Saved your changes to “{name}”.")
+    image = shown_picture(page)
+    assert image.evaluate("i => i.currentSrc") != first
+    assert image.get_attribute("alt") == "An orange tent on grass"
+    assert image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [1200, 900]
+    assert page.request.get(first).status == 404  # the old picture went with its last use
+
+    page.goto(f"{url}edit")
+    page.get_by_label("Remove the picture", exact=True).check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(flash(page)).to_have_text(f"Saved your changes to “{name}”.")
+    expect(page.locator("picture.display")).to_have_count(0)
+    expect(page.locator(".display-empty")).to_have_text("No picture")
+
+
+def test_a_file_that_is_not_a_picture_is_refused_with_the_text_kept(new_context, tmp_path):
+    page = new_context(as_member="owner").new_page()
+    page.goto("/catalog/new")
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("<!doctype html><html><script>alert(1)</script></html>")
+    fill_item(page, unique("Camp Chair"), "Camping", "Folds flat.")
+    page.get_by_label("Picture", exact=True).set_input_files(fake)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add item").click()
+    assert answer.value.status == 415
+    expect(page.locator("#picture-error")).to_contain_text("not a JPEG, PNG, WebP or GIF")
+    expect(page.get_by_label("Description", exact=True)).to_have_value("Folds flat.")

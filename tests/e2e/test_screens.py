@@ -14,7 +14,7 @@ from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import Page, expect
 
 from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
-from e2e.actions import add_item, flash, heading, unique
+from e2e.actions import add_item, camera_picture, flash, heading, unique
 
 pytestmark = QUIET_PROVIDER
 
@@ -42,13 +42,14 @@ class Screen:
 
 
 @pytest.fixture(scope="session")
-def items(browser, live_server, members) -> dict[str, str]:
+def items(browser, live_server, members, tmp_path_factory) -> dict[str, str]:
     """Add the items the pages show, owned by one member; return their paths."""
     context = browser.new_context(base_url=live_server, storage_state=members.state("owner"))
+    picture = camera_picture(tmp_path_factory.mktemp("pictures") / "tent.jpg", "TENT")
     try:
         page = context.new_page()
         return {
-            "tent": urlsplit(add_item(page, "Camping", TENT, TENT_TEXT)).path,
+            "tent": urlsplit(add_item(page, "Camping", TENT, TENT_TEXT, picture=picture)).path,
             "stove": urlsplit(
                 add_item(page, "Camping", "Canister Stove", "Folds into its own pot.")
             ).path,
@@ -105,6 +106,12 @@ def test_page_is_usable_and_captured(name, viewport, new_context, items):
     page = new_context(as_member=screen.member, **VIEWPORTS[viewport]).new_page()
     assert screen.visit(page, items) == screen.status
     expect(heading(page)).to_have_text(screen.title)
+    # Lazy pictures below the fold are loaded too, so that the screenshot shows them; and
+    # every picture on the page must load.
+    page.evaluate("() => { for (const image of document.images) image.loading = 'eager'; }")
+    page.wait_for_function(
+        "() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}-{viewport}.png", full_page=True)
 
