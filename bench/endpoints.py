@@ -10,6 +10,7 @@ SEARCH_TERMS = ("helmet", "alpine jacket", "carbon paddle", "waterproof", "trail
 # How far into the largest category the deep page starts (a fraction of its items).
 DEEP_FRACTION = 0.9
 SAMPLE_ITEMS = 500
+SAMPLE_PICTURES = 40
 
 
 @dataclass
@@ -37,6 +38,7 @@ def build(url: str) -> tuple[list[Endpoint], dict]:
     largest, count = load.largest_category(url)
     deep_slug = load.slug_at(url, largest, int(count * DEEP_FRACTION))
     items = load.sample_items(url, SAMPLE_ITEMS)
+    pictures = load.sample_pictures(url, SAMPLE_PICTURES)
     category = f"/catalog/{quote(largest)}/"
     deep = f"{category}?{urlencode({'after': deep_slug})}" if deep_slug else category
     endpoints = [
@@ -52,12 +54,18 @@ def build(url: str) -> tuple[list[Endpoint], dict]:
         Endpoint("api_list", "API list of 20", ["/api/v1/items?limit=20"]),
         Endpoint("api_item", "API one item", [f"/api/v1/items/{n}" for n, _, _ in items]),
     ]
+    if pictures:
+        # What lists ask for most: a thumbnail, in WebP.
+        endpoints.append(
+            Endpoint("image", "picture (thumbnail)", [f"/images/{s}-200.webp" for s in pictures])
+        )
     facts = {
         "largest_category": largest,
         "largest_category_items": count,
         "deep_after": deep_slug,
         "deep_position": int(count * DEEP_FRACTION),
         "sampled_items": len(items),
+        "sampled_pictures": len(pictures),
     }
     return endpoints, facts
 

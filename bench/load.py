@@ -18,12 +18,19 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from catalog.images.drawing import poster
+from catalog.images.processing import Picture, process
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/"
 
 # Bump when the generated data changes, so that older loads are rebuilt.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 SEED = 20240601
+# The share of items with a picture, and how many distinct pictures they share: drawn and
+# processed as the demo's are, stored once each, as uploads of the same file would be.
+PICTURE_SHARE = 0.25
+PICTURES = 40
 
 CATEGORIES = (
     "Soccer", "Basketball", "Baseball", "Cycling", "Running", "Hiking", "Climbing", "Skiing",
@@ -185,13 +192,30 @@ def ensure_loaded(server_url: str, size: int, log=print) -> dict:
     return {"database": name, "url": url, "reused": False, **record}
 
 
-def load(url: str, size: int) -> dict:
-    """Fill the empty, migrated database at ``url`` with users, categories and ``size`` items.
+def pictures(count: int = PICTURES) -> list[Picture]:
+    """Return ``count`` distinct pictures, checked and resized as uploads are."""
+    return [
+        process(
+            poster(CATEGORIES[n % len(CATEGORIES)], f"Bench picture {n + 1}", n),
+            max_bytes=10**8,
+            max_pixels=10**7,
+        )
+        for n in range(count)
+    ]
+
+
+def load(url: str, size: int, picture_share: float = PICTURE_SHARE) -> dict:
+    """Fill the empty, migrated database at ``url`` with users, categories and ``size`` items,
+    ``picture_share`` of them with a picture.
 
     Rows go in with COPY; then item counts are recomputed in one statement and the
     tables are vacuumed and analysed, as autovacuum would have done in production.
     """
     rng = random.Random(SEED)
+    # Its own generator, so that the items are the ones earlier loader versions made.
+    picture_rng = random.Random(SEED + 1)
+    drawn_pictures = pictures() if picture_share > 0 else []
+    shas = [picture.sha256 for picture in drawn_pictures]
     now = datetime.now(UTC).replace(microsecond=0)
     user_count = max(10, min(5_000, size // 200))
     with psycopg.connect(url) as conn:
@@ -209,6 +233,19 @@ def load(url: str, size: int) -> dict:
                 for name in CATEGORIES:
                     slug = name.lower().replace(" ", "-")
                     copy.write_row((name, slug, f"Gear for {name.lower()}.", now - timedelta(1500)))
+            with cur.copy(
+                "COPY images (sha256, width, height, format, created) FROM STDIN"
+            ) as copy:
+                for picture in drawn_pictures:
+                    copy.write_row(
+                        (picture.sha256, picture.width, picture.height, picture.format, now)
+                    )
+            with cur.copy(
+                "COPY image_files (image_sha256, variant, media_type, data) FROM STDIN"
+            ) as copy:
+                for picture in drawn_pictures:
+                    for file in picture.files:
+                        copy.write_row((picture.sha256, file.variant, file.media_type, file.data))
             users = [r[0] for r in cur.execute("SELECT id FROM users ORDER BY id")]
             categories = [r[0] for r in cur.execute("SELECT id FROM categories ORDER BY id")]
 
@@ -220,7 +257,9 @@ def load(url: str, size: int) -> dict:
             owners = rng.choices(users, k=size)
             start = now - timedelta(days=3 * 365)
             step = (now - start) / max(size, 1)
-            columns = "category_id, owner_id, name, slug, description, created, updated"
+            columns = (
+                "category_id, owner_id, name, slug, description, created, updated, image_sha256"
+            )
             with cur.copy(f"COPY items ({columns}) FROM STDIN") as copy:
                 for n in range(size):
                     adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
@@ -240,6 +279,9 @@ def load(url: str, size: int) -> dict:
                             description,
                             created,
                             updated,
+                            picture_rng.choice(shas)
+                            if shas and picture_rng.random() < picture_share
+                            else None,
                         )
                     )
             cur.execute(
@@ -249,8 +291,8 @@ def load(url: str, size: int) -> dict:
             )
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE) users, categories, items")
-    return {"categories": len(categories), "users": user_count}
+        conn.execute("VACUUM (ANALYZE) users, categories, items, images, image_files")
+    return {"categories": len(categories), "users": user_count, "pictures": len(shas)}
 
 
 def largest_category(url: str) -> tuple[str, int]:
@@ -287,3 +329,10 @@ def sample_items(url: str, count: int, seed: int = SEED) -> list[tuple[int, str,
         ).fetchall()
     by_id = {row[0]: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def sample_pictures(url: str, count: int) -> list[str]:
+    """Return the SHA-256 of up to ``count`` pictures items show."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT sha256 FROM images ORDER BY sha256 LIMIT %s", [count])
+        return [row[0] for row in rows]

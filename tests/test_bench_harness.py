@@ -96,7 +96,7 @@ def test_loader_fills_a_database_that_the_app_reads(empty_database_url):
     url = load.libpq_url(empty_database_url)
     load.upgrade(url)
     facts = load.load(url, 500)
-    assert facts == {"categories": 50, "users": 10}
+    assert facts == {"categories": 50, "users": 10, "pictures": load.PICTURES}
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 500
         counted = conn.execute(
@@ -109,6 +109,16 @@ def test_loader_fills_a_database_that_the_app_reads(empty_database_url):
     assert load.slug_at(url, slug, count - 1) is not None
     assert load.slug_at(url, slug, count) is None
     assert len(load.sample_items(url, 20)) == 20
+    with psycopg.connect(url) as conn:
+        # A quarter of the items show one of the pictures, each stored once with its files.
+        shown = conn.execute(
+            "SELECT count(*), count(image_sha256), count(DISTINCT image_sha256) FROM items"
+        ).fetchone()
+        files = conn.execute("SELECT count(*) FROM image_files").fetchone()[0]
+    assert 0.15 * 500 < shown[1] < 0.35 * 500
+    assert shown[2] <= load.PICTURES
+    assert files == 5 * load.PICTURES
+    assert len(load.sample_pictures(url, 10)) == 10
 
 
 def _endpoint(ratio, p99=10.0, non_2xx=0, errors=0):
