@@ -37,12 +37,15 @@ def pictured(app):
 
 @pytest.fixture
 def demo(app):
+    """The demo catalog (every item with a picture), the Match Ball with a portrait one and
+    alt text, and one more item in Soccer without a picture."""
     with app.app_context():
         seed_demo()
         ball = db.session.query(Item).filter_by(slug="match-ball").one()
         changes.change_item(
             ball, ball.version, picture=PORTRAIT, image_alt="A white ball with black pentagons"
         )
+        changes.add_item(ball.owner, ball.category, "Corner Flags", "Four, with poles.")
         db.session.commit()
 
 
@@ -59,10 +62,13 @@ def test_lists_show_thumbnails_with_their_size_and_lazy_below_the_first_rows(cli
 
 def test_an_item_without_a_picture_gets_a_placeholder(client, demo):
     page = client.get("/catalog/soccer/").text
-    assert page.count(PLACEHOLDER) == 6  # Soccer's seven items, one with a picture
-    assert len(THUMB.findall(page)) == 1
-    item = client.get("/catalog/soccer/shin-guards/").text
+    assert page.count(PLACEHOLDER) == 1  # the corner flags
+    assert len(THUMB.findall(page)) == 7  # the seven demo items of Soccer
+    item = client.get("/catalog/soccer/corner-flags/").text
     assert '<div class="display display-empty"><span>No picture</span></div>' in item
+    assert "<picture" not in item
+    home = client.get("/").text
+    assert home.count(PLACEHOLDER) == 1  # the newest item is the corner flags
 
 
 def test_the_item_page_shows_the_display_size_with_the_owners_alt_text(client, demo):
