@@ -24,6 +24,7 @@ import click
 from alembic.runtime.migration import MigrationContext
 from flask.cli import with_appcontext
 from sqlalchemy import (
+    Column,
     Connection,
     DateTime,
     LargeBinary,
@@ -61,7 +62,7 @@ def tables() -> list[Table]:
     return list(db.metadata.sorted_tables)
 
 
-def _is_binary(column) -> bool:
+def _is_binary(column: Column) -> bool:
     kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
     return isinstance(kind, LargeBinary)
 

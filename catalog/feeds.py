@@ -91,7 +91,7 @@ def _postgresql_items(links: Links):
     )
     api_items = _json(links.api_items)[1:-1]
 
-    def image(name, alt, sha256, width, height, format) -> str:
+    def image(name: str, alt: str, sha256: str, width: int, height: int, format: str) -> str:
         # Built as the reference builds it: a picture's URLs cost more than its item's text.
         return _json(
             links.image_document(

@@ -141,7 +141,7 @@ class ItemForm(FlaskForm):
         if field.data not in self._categories:
             raise ValidationError("Choose one of the categories in the list.")
 
-    def validate_picture(self, field):
+    def validate_picture(self, field: FileField) -> None:
         if not field.data:
             return
         try:
@@ -175,7 +175,7 @@ class EditItemForm(ItemForm):
     )
     remove_picture = BooleanField("Remove the picture")
 
-    def validate_remove_picture(self, field):
+    def validate_remove_picture(self, field: BooleanField) -> None:
         if field.data and self.picture_sent:
             raise ValidationError("Choose a new picture or remove the picture, not both.")
 

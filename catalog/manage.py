@@ -7,6 +7,7 @@ input and 422; a save over a newer version gets the 409 conflict page.
 """
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -17,7 +18,7 @@ from catalog.extensions import db
 from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
 from catalog.images import uploads
 from catalog.images.processing import megabytes
-from catalog.links import Links
+from catalog.links import Links, Shown
 from catalog.models import Category, Item
 from catalog.views import get_category, get_item
 
@@ -60,7 +61,7 @@ def picture_change(form: EditItemForm) -> dict:
     return {}
 
 
-def current_picture(item: Item | None):
+def current_picture(item: Item | None) -> Shown | None:
     """Return the thumbnail of ``item``'s picture, for the edit form, or None."""
     if item is None or item.image is None:
         return None
@@ -68,7 +69,7 @@ def current_picture(item: Item | None):
     return Links(external=False).picture(image.sha256, image.width, image.height, "200")
 
 
-def render_item_form(form: ItemForm, item: Item | None, status: int):
+def render_item_form(form: ItemForm, item: Item | None, status: int) -> tuple[str, int]:
     """Show the add (``item`` None) or edit form, with a note when a picture must be re-sent."""
     if status >= 400 and form.picture_sent and not form.picture.errors:
         # Browsers never fill a file field in again: say so, rather than lose it quietly.
@@ -143,7 +144,7 @@ def edit_item(category_slug, item_slug):
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def upload_too_large(error: RequestEntityTooLarge):
+def upload_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Show the item form again with the picture refused, after an upload over the limit.
 
     The body was refused before it was read (catalog.images.uploads), before the

@@ -5,6 +5,9 @@ Reads are public; writes need a bearer token and follow the rules in
 queries whatever the catalog's size.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
 from flask import abort, g, request, url_for
 from flask.views import MethodView
@@ -458,7 +461,7 @@ IMAGE_ERRORS = {
 }
 
 
-def _image_responses(view):
+def _image_responses(view: Callable[..., Any]) -> Callable[..., Any]:
     """Document the statuses a change of an item's picture can answer."""
     for status, name in IMAGE_ERRORS.items():
         description = (
@@ -493,7 +496,7 @@ class ItemImageResource(MethodView):
         response="UNPROCESSABLE_ENTITY",
         description="The picture is damaged, truncated, or holds more than a picture.",
     )
-    def put(self, headers, item_id):
+    def put(self, headers: dict, item_id: int) -> tuple[dict, dict]:
         """Give an item a picture, or replace the one it has.
 
         The answer is the item, with its picture's URLs and a new version (a picture
@@ -514,7 +517,7 @@ class ItemImageResource(MethodView):
     @bp.arguments(IfMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @_image_responses
-    def delete(self, headers, item_id):
+    def delete(self, headers: dict, item_id: int) -> tuple[dict, dict]:
         """Remove an item's picture (if it has none, nothing changes).
 
         The answer is the item, without a picture. Send `If-Match` with the ETag you

@@ -6,6 +6,7 @@ control characters (PostgreSQL refuses NUL, XML feeds refuse the rest).
 """
 
 import re
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -134,7 +135,7 @@ def _category_field(**kwargs):
     )
 
 
-def _image_alt_field(**kwargs):
+def _image_alt_field(**kwargs: Any) -> Text:
     return Text(
         pattern=ONE_LINE_OR_EMPTY,
         message="Describe the picture on one line, without control characters.",

@@ -6,6 +6,7 @@ Small enough (640 × 480) that ``flask seed`` draws and processes all of them in
 couple of seconds.
 """
 
+import colorsys
 import hashlib
 import io
 import random
@@ -19,18 +20,18 @@ _HUES = (140, 25, 5, 200, 320, 95, 265, 185, 45, 220)
 
 def _hsv(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
     """Return an RGB colour for ``hue`` in degrees and the other two from 0 to 1."""
-    colour = Image.new(
-        "HSV", (1, 1), (int(hue % 360 * 255 / 360), int(saturation * 255), int(value * 255))
-    )
-    red, green, blue = colour.convert("RGB").getpixel((0, 0))
-    return red, green, blue
+    red, green, blue = colorsys.hsv_to_rgb(hue % 360 / 360, saturation, value)
+    return round(red * 255), round(green * 255), round(blue * 255)
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def _font(size: int) -> Font:
     return ImageFont.load_default(size=size)
 
 
-def _wrapped(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+def _wrapped(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:
     """Split ``text`` into lines no wider than ``width`` pixels."""
     lines: list[str] = []
     for word in text.split():

@@ -18,7 +18,9 @@ everywhere (``attach`` locks the item), so the two never wait on each other in a
 circle. SQLite lets one writer in at a time, which settles the same question.
 """
 
-from sqlalchemy import Connection, delete, event, exists, insert, inspect, select
+from typing import cast
+
+from sqlalchemy import Connection, Table, delete, event, exists, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.dml import ReturningInsert
@@ -96,7 +98,7 @@ def attach(item: Item, picture: Picture | None) -> None:
 
 def collect(connection: Connection, sha256: str) -> None:
     """Delete the picture ``sha256`` and its files if no item shows it."""
-    images = Image.__table__
+    images = cast(Table, Image.__table__)
     if connection.dialect.name == "postgresql":
         # Wait for transactions attaching it to end, so that the check below sees them.
         connection.execute(
