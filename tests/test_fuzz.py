@@ -10,12 +10,14 @@ Example counts are modest so that the suite stays fast; CATALOG_FUZZ_PROFILE=dee
 runs many more (``CATALOG_FUZZ_PROFILE=deep .venv/bin/pytest tests/test_fuzz.py``).
 """
 
+import io
 import json
 import os
 import string
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import pictures
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -38,11 +40,15 @@ FUZZ = settings(settings.get_profile(os.environ.get("CATALOG_FUZZ_PROFILE", "qui
 
 # Form writes: who sends them, where, and the fields the form has.
 FORMS = {
-    "manage.add_item": ("ada", "/catalog/new", ("name", "category", "description")),
+    "manage.add_item": (
+        "ada",
+        "/catalog/new",
+        ("name", "category", "description", "image_alt", "picture"),
+    ),
     "manage.edit_item": (
         "ada",
         "/catalog/soccer/match-ball/edit",
-        ("name", "category", "description", "version"),
+        ("name", "category", "description", "version", "image_alt", "picture", "remove_picture"),
     ),
     "manage.delete_item": ("ada", "/catalog/soccer/match-ball/delete", ("version",)),
     "manage.add_category": ("lena", "/categories/new", ("name", "description")),
@@ -59,6 +65,9 @@ API = {
     "api.create_item": ("POST", "/api/v1/items", ("category", "name", "description")),
     "api.item PATCH": ("PATCH", "/api/v1/items/{ball}", ("category", "name", "description")),
     "api.item DELETE": ("DELETE", "/api/v1/items/{ball}", ()),
+    # The picture's body is a file, not fields (``picture_requests``).
+    "api.item_image PUT": ("PUT", "/api/v1/items/{ball}/image", ("picture",)),
+    "api.item_image DELETE": ("DELETE", "/api/v1/items/{ball}/image", ()),
 }
 
 # Text: any script, control characters, odd spaces, markup, and sizes past every limit
@@ -111,11 +120,35 @@ CONTENT_TYPES = st.sampled_from(
         "",
     ]
 )
+# Files sent as pictures: real ones, damaged ones, hostile ones, and noise.
+PICTURE_FILES = st.one_of(
+    st.sampled_from(
+        [
+            pictures.solid("JPEG"),
+            pictures.solid("PNG", color=(0, 0, 255, 128)),
+            pictures.solid("GIF"),
+            pictures.solid("WEBP"),
+            pictures.animated_gif(frames=5),
+            pictures.solid("JPEG", size=(300, 200))[:500],
+            pictures.png_claiming(100_000, 100_000),
+            pictures.solid("JPEG", comment=pictures.HTML),
+            pictures.SVG,
+            pictures.HTML,
+            b"",
+        ]
+    ),
+    st.binary(max_size=2000),
+)
+PICTURE_TYPES = st.sampled_from(["image/jpeg", "image/png", "image/webp", "image/gif"])
 # Header values travel as Latin-1.
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300)
 
 
 def field_value(name: str):
+    if name == "picture":
+        return st.tuples(PICTURE_FILES, st.sampled_from(["a.jpg", "b.png", "c.svg", ""])).map(
+            lambda file: (io.BytesIO(file[0]), file[1])
+        )
     plausible = PLAUSIBLE.get(name)
     return st.one_of(plausible, TEXT) if plausible is not None else TEXT
 
@@ -133,6 +166,9 @@ def form_requests(draw, names):
     """Draw the keyword arguments of a test client's ``post`` for a form."""
     data = draw(fields(names))
     how = draw(st.sampled_from(["urlencoded", "multipart", "latin-1", "json", "bytes"]))
+    if how != "multipart":
+        # A file travels in a multipart form only.
+        data = {k: v for k, v in data.items() if not isinstance(v, tuple)}
     if how == "urlencoded":
         return {"data": data}
     if how == "multipart":
@@ -190,6 +226,16 @@ def api_requests(draw, names):
         )
         if value is not None:
             headers[header] = value
+    return body, headers
+
+
+@st.composite
+def picture_requests(draw, names):
+    """Draw a body, content type and headers for sending a picture to the API."""
+    body, headers = draw(api_requests(()))
+    if draw(st.integers(0, 3)):
+        body = draw(PICTURE_FILES)
+        headers["Content-Type"] = draw(st.one_of(PICTURE_TYPES, CONTENT_TYPES))
     return body, headers
 
 
@@ -314,8 +360,10 @@ def test_api_writes_never_fail_and_refusals_change_nothing(fuzzed, endpoint):
     app, world, changed = fuzzed
     method, path, names = API[endpoint]
 
+    requests = picture_requests if "picture" in names else api_requests
+
     @settings(FUZZ, max_examples=examples(names))
-    @given(request=api_requests(names))
+    @given(request=requests(names))
     def send(request):
         body, headers = request
         current = world()
@@ -336,8 +384,8 @@ def test_every_write_route_is_fuzzed(app):
     writes = set()
     for rule in app.url_map.iter_rules():
         methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
-        if rule.endpoint == "api.item":
-            writes |= {f"api.item {method}" for method in methods}
+        if rule.endpoint in ("api.item", "api.item_image"):
+            writes |= {f"{rule.endpoint} {method}" for method in methods}
         elif methods:
             writes.add(rule.endpoint)
     assert writes == set(FORMS) | set(API)
