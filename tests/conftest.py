@@ -3,36 +3,37 @@
 SQLite always runs. PostgreSQL runs too when ``TEST_DATABASE_URL`` points at a
 server: the suite creates a throwaway database there, migrates it once, and
 drops it at the end. Every test starts from empty tables.
+
+Fixtures and hooks live here; the helpers tests import are in ``tests/support/``.
 """
 
 import os
-import re
 import secrets
+import shutil
+import socket
 from contextlib import contextmanager
 
 import psycopg
 import pytest
-import redis
+
+# The helpers' asserts explain their failures as the tests' do. This must come before they
+# are imported, hence the imports below it (E402 is off for this file in pyproject.toml).
+pytest.register_assert_rewrite("support")
+
 from flask_migrate import upgrade
 from sqlalchemy import event, text
+from support.deploy import ROOT, shipped_files
+from support.oidc_provider import provider_in_thread
+from support.pgcluster import Cluster
+from support.services import admin_url, throwaway_postgresql_database
+from support.sign_in import AuthActions
 
 from catalog import create_app
 from catalog.extensions import db
 from catalog.models import Base
 
 BACKENDS = ["sqlite", "postgresql"]
-# The OpenID Connect provider fixtures (a real provider on a loopback port), and the fault
-# tests' own PostgreSQL cluster.
-pytest_plugins = ["oidc_provider", "faults"]
 _postgresql_passed = 0
-
-
-def admin_url() -> str | None:
-    """Return ``TEST_DATABASE_URL`` as a plain libpq URL, or None when unset."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return None
-    return re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", url)
 
 
 def pytest_sessionstart(session):
@@ -68,46 +69,6 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"PostgreSQL tests passed: {_postgresql_passed}")
-
-
-@contextmanager
-def throwaway_postgresql_database(prefix="catalog_test"):
-    """Create an empty PostgreSQL database next to ``TEST_DATABASE_URL``; drop it afterwards.
-
-    Yields its SQLAlchemy URL in the ``postgres://`` form the platform hands out.
-    """
-    base = admin_url()
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", base, count=1).replace(
-            "postgresql://", "postgres://", 1
-        )
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def redis_keys(url: str, pattern: str):
-    """Yield ``url`` once the Redis there answers; delete keys matching ``pattern`` after.
-
-    A Redis that does not answer skips the test, or fails it under CI, where one runs.
-    """
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {url}")
-        pytest.skip(f"Redis does not answer at {url}")
-    try:
-        yield url
-    finally:
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-        client.close()
 
 
 @contextmanager
@@ -193,31 +154,6 @@ def client(app):
     return app.test_client()
 
 
-class AuthActions:
-    """Sign a test client in and out quickly through dev sign-in, as flaskr's ``auth`` does.
-
-    The demo users are ``ada``, ``sam`` and ``lena``; the full OpenID Connect flow
-    has its own tests. CSRF tokens are picked from the page when CSRF is on.
-    """
-
-    def __init__(self, client):
-        self.client = client
-
-    def _token(self) -> dict:
-        page = self.client.get("/login", follow_redirects=True).get_data(as_text=True)
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
-        return {"csrf_token": token.group(1)} if token else {}
-
-    def login(self, subject="ada", next=None):
-        data = {"subject": subject, **self._token()}
-        if next is not None:
-            data["next"] = next
-        return self.client.post("/login/dev", data=data)
-
-    def logout(self):
-        return self.client.post("/logout", data=self._token())
-
-
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
@@ -264,3 +200,52 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """An OpenID Connect provider shared by the whole test session."""
+    with provider_in_thread() as provider:
+        yield provider
+
+
+@pytest.fixture
+def unreachable_url():
+    """Return the base URL of a loopback port that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """Yield a started throwaway PostgreSQL cluster of the fault tests' own; remove it after.
+
+    It runs on a spare port, so tests may stop and restart it; the shared server is never
+    touched. Tests that stop it start it again before they end, whatever happens. Like
+    every PostgreSQL test, those using it are skipped without ``TEST_DATABASE_URL``.
+    """
+    if admin_url() is None:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests are off")
+    try:
+        made = Cluster()
+    except RuntimeError as exc:  # no initdb/pg_ctl on this machine
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        made.start()
+        yield made
+    finally:
+        made.remove()
+
+
+@pytest.fixture(scope="module")
+def slug(tmp_path_factory):
+    """Copy the app as a push would ship it: no .env, no instance folder, no virtualenv."""
+    target = tmp_path_factory.mktemp("slug")
+    for name in shipped_files():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target

@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import select
+from support.api_data import seed_api_catalog
 
 from catalog.extensions import db
 from catalog.models import Category, Item

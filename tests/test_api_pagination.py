@@ -1,7 +1,7 @@
 """Cursor pagination: every item exactly once, even while items are being added."""
 
 import pytest
-from api_data import seed_api_catalog
+from support.api_data import seed_api_catalog
 
 from catalog.api.cursors import encode_cursor
 from catalog.changes import add_item

@@ -6,8 +6,8 @@ import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
-from oidc_provider import QUIET_PROVIDER, provider_in_thread
 from sqlalchemy import func, select
+from support.oidc_provider import QUIET_PROVIDER, provider_in_thread
 
 from catalog.extensions import db
 from catalog.models import User, UserSession

@@ -1,8 +1,8 @@
 """Every request that changes something needs the CSRF token of its own session."""
 
 import pytest
-from html_forms import csrf_token
 from sqlalchemy import select
+from support.html_forms import csrf_token
 
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER

@@ -6,70 +6,16 @@ the environment the platform gives a dyno, through real gunicorn with several wo
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import admin_url, throwaway_postgresql_database
+from support.deploy import SECRET, dyno_environment, fetch, free_port, procfile, wait_for_port
+from support.services import admin_url, throwaway_postgresql_database
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-SECRET = "d3c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f5e4d3"
 WORKERS = 3
-
-
-def procfile() -> dict[str, str]:
-    """Return the Procfile's process types and their commands."""
-    processes = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_-]+):\s*(.+)", line.strip())
-        if match:
-            processes[match[1]] = match[2]
-    return processes
-
-
-def shipped_files() -> list[str]:
-    """List what a push would ship: tracked and new files, less what git ignores."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [name for name in listing.split("\0") if name and (ROOT / name).is_file()]
-
-
-@pytest.fixture(scope="module")
-def slug(tmp_path_factory):
-    """Copy the app as a push would ship it: no .env, no instance folder, no virtualenv."""
-    target = tmp_path_factory.mktemp("slug")
-    for name in shipped_files():
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target / name)
-    return target
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dyno_environment(tmp_path, **settings) -> dict[str, str]:
-    """Return a dyno's environment: nothing from this shell but the tools' PATH."""
-    return {
-        "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        **settings,
-    }
 
 
 def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -82,25 +28,6 @@ def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
         timeout=120,
         check=False,
     )
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the web process exited with {process.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.2)
-        else:
-            return
-    pytest.fail(f"nothing listened on port {port} within {timeout} s")
-
-
-def fetch(url: str, **headers) -> requests.Response:
-    """GET ``url``; redirects are returned, not followed."""
-    return requests.get(url, headers=headers, allow_redirects=False, timeout=30)
 
 
 def test_procfile_declares_release_and_web():

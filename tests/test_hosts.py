@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import pytest
 import requests
-from api_data import seed_api_catalog
-from gunicorn_server import gunicorn
-from oidc_provider import QUIET_PROVIDER
 from sqlalchemy import func, select
+from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
+from support.oidc_provider import QUIET_PROVIDER
 
 from catalog.config import ConfigError, allowed_hosts
 from catalog.extensions import db

@@ -7,8 +7,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import func, select, update
+from support.api_data import seed_api_catalog
 
 from catalog.api.idempotency import LIFETIME
 from catalog.extensions import db

@@ -13,11 +13,11 @@ from collections import Counter
 
 import pytest
 import requests
-from conftest import admin_url, redis_keys, throwaway_postgresql_database
 from flask_migrate import upgrade
-from gunicorn_server import gunicorn
-from html_forms import CSRF_TOKEN
 from sqlalchemy import select
+from support.gunicorn_server import gunicorn
+from support.html_forms import CSRF_TOKEN
+from support.services import admin_url, redis_keys, throwaway_postgresql_database
 
 from bench.soak import run_load, summary, verify
 from catalog import create_app

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from faults import migrated_database
 from sqlalchemy import text
+from support.pgcluster import migrated_database
 
 from catalog import create_app
 from catalog.config import ConfigError

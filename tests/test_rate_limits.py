@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from api_data import seed_api_catalog
-from conftest import redis_keys
+from support.api_data import seed_api_catalog
+from support.services import redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"

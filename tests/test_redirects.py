@@ -4,7 +4,7 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-from oidc_provider import QUIET_PROVIDER
+from support.oidc_provider import QUIET_PROVIDER
 
 from catalog.auth import safe_next
 

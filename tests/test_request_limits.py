@@ -8,12 +8,12 @@ import re
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from api_data import seed_api_catalog
 from flask_migrate import downgrade, upgrade
-from gunicorn_server import gunicorn
 from sqlalchemy import CheckConstraint, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from werkzeug_server import serve
+from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
+from support.werkzeug_server import serve
 
 from catalog.changes import add_category
 from catalog.cli import seed_demo

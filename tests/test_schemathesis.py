@@ -17,10 +17,10 @@ database: the document does not depend on one. (Schemathesis's lazy
 
 import pytest
 import schemathesis
-from api_data import reseed_api_catalog, seed_api_catalog
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-from werkzeug_server import serve
+from support.api_data import reseed_api_catalog, seed_api_catalog
+from support.werkzeug_server import serve
 
 from catalog import create_app
 

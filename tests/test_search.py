@@ -4,8 +4,8 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import event, select
+from support.api_data import seed_api_catalog
 
 from catalog.api.cursors import encode_cursor
 from catalog.changes import add_category, add_item, change_item

@@ -5,9 +5,9 @@ import re
 from pathlib import Path
 
 import pytest
-from api_data import seed_api_catalog
 from flask import request, session, url_for
 from sqlalchemy import select
+from support.api_data import seed_api_catalog
 
 from catalog import create_app
 from catalog.cli import seed_demo

@@ -3,8 +3,8 @@
 import re
 import secrets
 
-from oidc_provider import Provider
 from playwright.sync_api import Browser, Page, expect
+from support.oidc_provider import Provider
 
 # The people who sign in during the browser tests, by their subject at the provider.
 PEOPLE = {

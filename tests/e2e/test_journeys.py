@@ -2,8 +2,8 @@
 
 import re
 
-from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, add_item, fill_item, flash, heading, sign_in, unique
 

@@ -1,8 +1,8 @@
 """The catalog with the keyboard alone: Tab reaches every control, Enter uses it."""
 
 import pytest
-from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import Page, expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, flash, heading, unique
 

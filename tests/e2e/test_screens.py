@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import Page, expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
 from e2e.actions import add_item, flash, heading, unique
