@@ -130,6 +130,7 @@ def stream_to_file(client, sink) -> tuple[int, int, int]:
     return size, chunks, peak - baseline
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_items_in_bounded_queries_and_memory(app, client, demo, count_queries):
     with app.app_context():
         started = time.perf_counter()

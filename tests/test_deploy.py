@@ -37,6 +37,7 @@ def test_procfile_declares_release_and_web():
     assert "catalog:create_app()" in processes["web"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_release_then_web_serve_the_catalog(slug, tmp_path, backend):
     if admin_url() is None:
@@ -105,6 +106,7 @@ def test_release_then_web_serve_the_catalog(slug, tmp_path, backend):
     assert "Shutting down: Master" in output
 
 
+@pytest.mark.slow
 def test_web_without_secret_key_stops_with_one_line(slug, tmp_path):
     env = dyno_environment(tmp_path, PORT=str(free_port()), WEB_CONCURRENCY=str(WORKERS))
     result = run(procfile()["web"], slug, env)
@@ -114,6 +116,7 @@ def test_web_without_secret_key_stops_with_one_line(slug, tmp_path):
     assert lines[0].startswith("SECRET_KEY is not set")
 
 
+@pytest.mark.slow
 def test_release_without_secret_key_stops_with_one_line(slug, tmp_path):
     result = run(procfile()["release"], slug, dyno_environment(tmp_path))
     assert result.returncode != 0
@@ -122,6 +125,7 @@ def test_release_without_secret_key_stops_with_one_line(slug, tmp_path):
     assert lines[0].startswith("SECRET_KEY is not set")
 
 
+@pytest.mark.slow
 def test_requirements_install_into_a_fresh_virtualenv(slug, tmp_path):
     """The platform's buildpack path: a new virtualenv, pip install -r requirements.txt."""
     venv = tmp_path / "venv"

@@ -29,6 +29,7 @@ def test_env_example_points_honcho_at_the_local_procfile():
     assert "PROCFILE=Procfile.local" in settings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_honcho_start_migrates_and_serves(slug, tmp_path, backend):
     if admin_url() is None:

@@ -311,6 +311,7 @@ def test_without_allowed_hosts_production_still_serves(make_app, app, seeded, mo
 # Under gunicorn
 
 
+@pytest.mark.slow
 def test_gunicorn_in_production_refuses_another_host(tmp_path, database_url):
     settings = {"ALLOWED_HOSTS": HOST, "FORCE_HTTPS": True, "TRUSTED_PROXIES": 1}
     with gunicorn(tmp_path, database_url, settings=settings) as server:

@@ -26,6 +26,7 @@ from catalog.extensions import db
 from catalog.models import Category, User
 from catalog.tokens import issue_token
 
+pytestmark = pytest.mark.slow
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Each run counts in Redis under a prefix of its own, so parallel runs never collide.
 REDIS_PREFIX = f"catalog-load-{os.getpid()}-{secrets.token_hex(4)}"

@@ -170,6 +170,7 @@ def other_instance(settings: dict, token: str) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_instances_share_counters_through_redis(app, make_app, database_url, redis_url):
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -96,6 +96,7 @@ def signed_in_cookie(app) -> str:
 # A hung Redis: every request that counts meets it first, on an app of its own.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["api write", "form write", "sign-in start"])
 def test_a_hung_redis_leaves_every_request_answered_within_seconds(
     app, make_app, database_url, oidc_provider, hung_redis, caplog, first
@@ -224,6 +225,7 @@ def test_healthz_on_the_shared_redis_reuses_one_connection(make_app, database_ur
 # back to Redis by itself. A process of its own starts the fallback's schedule afresh.
 
 
+@pytest.mark.slow
 def test_counting_goes_back_to_redis_when_it_returns(app, database_url, tmp_path, redis_server):
     seeded = seed_api_catalog(app)
     with gunicorn(

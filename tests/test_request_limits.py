@@ -148,6 +148,7 @@ def test_a_chunked_api_body_over_the_limit_is_a_413_on_werkzeug(app, seeded):
     assert_chunked_bodies_are_bounded(answers)
 
 
+@pytest.mark.slow
 def test_a_chunked_api_body_over_the_limit_is_a_413_under_gunicorn(
     app, seeded, database_url, tmp_path
 ):
@@ -208,6 +209,7 @@ def test_every_request_line_the_document_allows_fits_gunicorns_limit(client):
     assert len(lines[longest]) <= REQUEST_LINE_MAX, lines[longest]
 
 
+@pytest.mark.slow
 def test_the_longest_search_reaches_the_app_under_gunicorn(app, seeded, database_url, tmp_path):
     """Sent for real, the longest search is answered by the app, not with gunicorn's 414."""
     target = "/api/v1/items?" + urlencode(

@@ -24,6 +24,8 @@ from support.werkzeug_server import serve
 
 from catalog import create_app
 
+pytestmark = pytest.mark.slow
+
 # Examples per operation, and scenarios of linked calls: enough to find what the
 # document and the API disagree on, in well under a minute per database.
 EXAMPLES = 40

@@ -2,12 +2,13 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, add_item, fill_item, flash, heading, sign_in, unique
 
-pytestmark = QUIET_PROVIDER
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
 
 PER_PAGE = 20
 

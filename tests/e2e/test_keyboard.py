@@ -6,7 +6,7 @@ from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, flash, heading, unique
 
-pytestmark = QUIET_PROVIDER
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
 
 # What a person hears for the focused element: its tag, its label or text, and whether
 # the page draws a focus ring around it.

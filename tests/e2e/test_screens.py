@@ -16,7 +16,7 @@ from support.oidc_provider import QUIET_PROVIDER
 from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
 from e2e.actions import add_item, flash, heading, unique
 
-pytestmark = QUIET_PROVIDER
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 VIEWPORTS = {
