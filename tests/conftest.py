@@ -2,7 +2,9 @@
 
 SQLite always runs. PostgreSQL runs too when ``TEST_DATABASE_URL`` points at a
 server: the suite creates a throwaway database there, migrates it once, and
-drops it at the end. Every test starts from empty tables.
+drops it at the end. Every test starts from empty tables. A test that runs no SQL
+(settings, headers, the OpenAPI document, requests refused before any query) is
+marked ``backend_independent`` and runs on SQLite alone; it fails if it runs SQL.
 
 Fixtures and hooks live here; the helpers tests import are in ``tests/support/``.
 """
@@ -22,6 +24,7 @@ pytest.register_assert_rewrite("support")
 
 from flask_migrate import upgrade
 from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from support.deploy import ROOT, shipped_files
 from support.oidc_provider import provider_in_thread
 from support.pgcluster import Cluster
@@ -65,6 +68,40 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.passed and on_postgresql(item):
         _postgresql_passed += 1
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """Run a test marked ``backend_independent`` on SQLite alone."""
+    # As a parametrize mark, which takes the place of database_url's own parameters; added
+    # first, before pytest's own hooks read the marks.
+    if metafunc.definition.get_closest_marker("backend_independent"):
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a test marked ``backend_independent`` that runs SQL: the database matters then."""
+    if item.get_closest_marker("backend_independent") is None:
+        return (yield)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        result = yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    if statements:
+        pytest.fail(
+            f"marked backend_independent, yet ran {len(statements)} SQL statements, "
+            f"the first: {statements[0]}"
+        )
+    return result
 
 
 def pytest_terminal_summary(terminalreporter):

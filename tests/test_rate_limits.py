@@ -100,6 +100,7 @@ def test_sign_in_is_limited_per_address(app, client, seeded):
     assert response.status_code == 302
 
 
+@pytest.mark.backend_independent
 def test_every_write_route_is_limited(app, seeded):
     """No route that changes data escapes: a second write to any of them is refused."""
     app.config["RATELIMIT_WRITES"] = "1 per hour"

@@ -199,6 +199,7 @@ def longest_request_lines(document: dict) -> dict[str, str]:
     return lines
 
 
+@pytest.mark.backend_independent
 def test_every_request_line_the_document_allows_fits_gunicorns_limit(client):
     document = client.get("/api/v1/openapi.json").get_json()
     lines = longest_request_lines(document)
@@ -425,6 +426,7 @@ def test_a_json_body_sent_to_a_page_is_415(app, seeded, signed_in, path, body):
     assert everything_now(app) == before
 
 
+@pytest.mark.backend_independent
 def test_json_with_a_valid_csrf_header_is_refused_too(make_app, database_url, signed_in):
     """With CSRF on, a program holding a session's token still cannot post JSON to a form."""
     app = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)

@@ -128,6 +128,7 @@ def test_you_cannot_revoke_someone_elses_token(app, seeded, signed_in):
         assert db.session.get(ApiToken, adas) is not None
 
 
+@pytest.mark.backend_independent
 def test_signed_out_visitors_are_sent_to_sign_in(client, seeded):
     response = client.post("/account/tokens", data={"label": "x"})
     assert response.status_code == 302
