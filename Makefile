@@ -15,9 +15,13 @@ run: $(VENV)/.run-deps
 # The fast suite leaves out the tests marked slow (browser, faults, load, deploy, packaging...);
 # test-all runs this same recipe with every test. One tier: make test PYTEST_MARKERS=slow.
 PYTEST_MARKERS ?= not slow
+# pytest-xdist: a worker process per core (PYTEST_WORKERS=0: all in one process). Tests in one
+# xdist_group (the browser tests, the fault tests' cluster, the load test) share a worker.
+PYTEST_WORKERS ?= auto
 
 test: $(VENV)/.dev-deps lint
-	$(BIN)/pytest $(if $(PYTEST_MARKERS),-m "$(PYTEST_MARKERS)") $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+		$(if $(PYTEST_MARKERS),-m "$(PYTEST_MARKERS)") $(PYTEST_ARGS)
 
 test-all:
 	$(MAKE) test PYTEST_MARKERS=

@@ -63,11 +63,16 @@ def on_postgresql(item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    global _postgresql_passed
     report = yield
-    if report.when == "call" and report.passed and on_postgresql(item):
-        _postgresql_passed += 1
+    # On the report, which pytest-xdist carries from a worker to the process that counts.
+    report.on_postgresql = on_postgresql(item)
     return report
+
+
+def pytest_runtest_logreport(report):
+    global _postgresql_passed
+    if report.when == "call" and report.passed and getattr(report, "on_postgresql", False):
+        _postgresql_passed += 1
 
 
 @pytest.hookimpl(tryfirst=True)

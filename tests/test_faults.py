@@ -25,7 +25,9 @@ PROBLEM = "application/problem+json"
 # gunicorn.conf.py's graceful_timeout: what SIGTERM allows requests in flight.
 GRACE = 25
 # How soon after PostgreSQL is back every request must succeed again.
-pytestmark = pytest.mark.slow
+# One pytest-xdist worker runs every test on the cluster (here and in test_outages.py),
+# so that it is made once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 RECOVERY_LIMIT = 10
 # Requests may wait this long at most during an outage: the pool's checkout timeout
 # plus a connection attempt, both 5 s by default; far less when connections are refused.

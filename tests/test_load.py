@@ -26,7 +26,8 @@ from catalog.extensions import db
 from catalog.models import Category, User
 from catalog.tokens import issue_token
 
-pytestmark = pytest.mark.slow
+# One pytest-xdist worker runs both tests, on the same two instances.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("load")]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Each run counts in Redis under a prefix of its own, so parallel runs never collide.
 REDIS_PREFIX = f"catalog-load-{os.getpid()}-{secrets.token_hex(4)}"

@@ -217,6 +217,7 @@ def test_a_pool_with_no_free_connection_gives_503_after_the_checkout_timeout(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cluster")
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_one_app_recovers_by_itself_after_a_database_restart(cluster, make_app, backend):
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated_database(cluster))
@@ -246,6 +247,7 @@ def test_one_app_recovers_by_itself_after_a_database_restart(cluster, make_app, 
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cluster")
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_requests_in_flight_when_the_database_goes_get_503(cluster, make_app, backend):
     """A query cut off by the server shutting down is a 503 too, not a 500."""

@@ -8,7 +8,8 @@ from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, add_item, fill_item, flash, heading, sign_in, unique
 
-pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 PER_PAGE = 20
 

@@ -6,7 +6,8 @@ from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, flash, heading, unique
 
-pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 # What a person hears for the focused element: its tag, its label or text, and whether
 # the page draws a focus ring around it.

@@ -16,7 +16,8 @@ from support.oidc_provider import QUIET_PROVIDER
 from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
 from e2e.actions import add_item, flash, heading, unique
 
-pytestmark = [QUIET_PROVIDER, pytest.mark.slow]
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 VIEWPORTS = {
