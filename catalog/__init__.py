@@ -2,26 +2,10 @@
 
 from flask import Flask
 
-from catalog import (
-    api,
-    auth,
-    bodies,
-    cli,
-    connections,
-    errors,
-    feeds,
-    health,
-    limits,
-    manage,
-    outages,
-    request_log,
-    search,
-    security,
-    tokens,
-    views,
-)
+from catalog import api, auth, commands, feeds, health, manage, search, tokens, views
 from catalog.config import configure
 from catalog.extensions import csrf, db, migrate
+from catalog.web import bodies, connections, errors, limits, outages, request_log, security
 
 
 def create_app(test_config=None):
@@ -40,7 +24,7 @@ def create_app(test_config=None):
     limits.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
+    commands.init_app(app)
     api.init_app(app)
 
     app.register_blueprint(auth.bp)

@@ -18,7 +18,7 @@ DEFAULTS = {
     "ITEMS_PER_PAGE": 20,
     "LATEST_ITEMS": 10,
     # PostgreSQL connections are checked at checkout without a round trip instead of
-    # with pool_pre_ping (catalog.connections).
+    # with pool_pre_ping (catalog.web.connections).
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -67,7 +67,7 @@ DATABASE_NUMBERS = {
     "DATABASE_STATEMENT_TIMEOUT": 0,
 }
 
-# Rate limits, in the limits library's notation; their defaults are in catalog.limits.
+# Rate limits, in the limits library's notation; their defaults are in catalog.web.limits.
 RATE_LIMITS = ("RATELIMIT_WRITES", "RATELIMIT_SIGN_IN")
 # What redis-py's from_url understands.
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -271,7 +271,7 @@ def configure(app, overrides=None) -> None:
     app.config["TRUSTED_PROXIES"] = count(
         "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0 if relaxed else 1)
     )
-    # Flask refuses any other Host once this is a list (catalog.security answers the 400);
+    # Flask refuses any other Host once this is a list (catalog.web.security answers the 400);
     # None, when ALLOWED_HOSTS is unset, lets every host in, in every mode.
     app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config.get("ALLOWED_HOSTS"))
     # Rate limits and their store: a typo here would otherwise surface as a traceback on

@@ -33,8 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-# The module rather than its names: cli imports this module to register its commands.
-from catalog import cli
+from catalog import seed
 from catalog.extensions import db
 from catalog.models import utcnow
 
@@ -289,7 +288,7 @@ def load_rows(
                 if loaded[name] != expected[name]
             )
             raise DumpError(f"the dump's rows do not match its header ({short}); is it complete?")
-        cli.recount_items()
+        seed.recount_items()
         reset_sequences()
         db.session.commit()
     except SQLAlchemyError as exc:

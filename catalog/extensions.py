@@ -31,10 +31,10 @@ migrate = Migrate(
 )
 # Checks the token on every POST/PUT/PATCH/DELETE; token-authenticated APIs exempt themselves.
 csrf = CSRFProtect()
-# Keyed by address unless a limit says otherwise; catalog.limits sets the limits, and
+# Keyed by address unless a limit says otherwise; catalog.web.limits sets the limits, and
 # REDIS_URL, when set, makes every process count together. Fixed-window is the cheapest
 # strategy in Redis (one INCR per hit). When Redis does not answer, the same limits count
-# in this process's memory until it does again (catalog.limits says how); an error the
+# in this process's memory until it does again (catalog.web.limits says how); an error the
 # fallback cannot absorb is logged and the request goes through.
 limiter = Limiter(
     key_func=get_remote_address,

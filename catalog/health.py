@@ -2,7 +2,7 @@
 
 The database decides the answer: without it nothing works, so 503. Redis is reported
 but does not decide: without it the site keeps serving and the rate limits count in
-each process (catalog.limits), so taking the process out of service would only make
+each process (catalog.web.limits), so taking the process out of service would only make
 things worse. Its state is asked at most every ``REDIS_RECHECK`` seconds per process,
 over one kept connection, and each ask gives up after the limiter's Redis timeout.
 """
@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.extensions import db
-from catalog.limits import redis_client
-from catalog.outages import RETRY_AFTER, discard_session
+from catalog.web.limits import redis_client
+from catalog.web.outages import RETRY_AFTER, discard_session
 
 bp = Blueprint("health", __name__)
 # Seconds a process goes on reporting what Redis last said, so that a health check

@@ -8,11 +8,11 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from catalog.changes import can_change
-from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.links import Links
 from catalog.models import Category, Item
 from catalog.serialize import item_rows
+from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
 

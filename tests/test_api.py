@@ -449,7 +449,7 @@ def test_weak_etag_never_satisfies_if_match(client, seeded):
 
 def test_reads_cost_a_fixed_number_of_queries(app, client, seeded, count_queries):
     with app.app_context():
-        from catalog.cli import seed_synthetic
+        from catalog.seed import seed_synthetic
 
         seed_synthetic(150)
     reads = {

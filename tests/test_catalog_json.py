@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from catalog import feeds
 from catalog.changes import add_category, add_item
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.models import User
+from catalog.seed import seed_demo, seed_synthetic
 
 LARGE = 100_000
 # Growth of the process's resident memory allowed while streaming LARGE items: a few

@@ -9,7 +9,6 @@ from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
 import catalog.dump
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.dump import FORMAT, VERSION, header, snapshot, tables, write_dump
 from catalog.extensions import db
 from catalog.models import (
@@ -22,6 +21,7 @@ from catalog.models import (
     utcnow,
 )
 from catalog.search import search_page
+from catalog.seed import seed_demo, seed_synthetic
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_entry_ids_are_stable_tag_uris(app, client, items):
 
 def test_feed_holds_the_newest_items_only(app, client, items):
     with app.app_context():
-        from catalog.cli import seed_synthetic
+        from catalog.seed import seed_synthetic
 
         seed_synthetic(FEED_ENTRIES + 10)
     entries = parse(client).entries

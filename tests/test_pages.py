@@ -3,9 +3,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.models import Category, Item
+from catalog.seed import seed_demo, seed_synthetic
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from support.gunicorn_server import gunicorn
 from support.werkzeug_server import serve
 
 from catalog.changes import add_category
-from catalog.cli import seed_demo
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
 from catalog.models import NAME_MAX, Base, Category, Item, User
+from catalog.seed import seed_demo
 
 PROBLEM = "application/problem+json"
 

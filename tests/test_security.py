@@ -10,9 +10,9 @@ from sqlalchemy import select
 from support.api_data import seed_api_catalog
 
 from catalog import create_app
-from catalog.cli import seed_demo
 from catalog.extensions import db
 from catalog.models import Item
+from catalog.seed import seed_demo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "catalog" / "templates"
 SECRET = "8f1c0a7e5b2d4c6e9a3f1b7d0c5e2a4f6b8d1e3c5a7f9b0d2e4c6a8f1b3d5e7c"

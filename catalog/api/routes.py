@@ -27,7 +27,6 @@ from catalog.api.schemas import (
     ItemSchema,
 )
 from catalog.api.spec import BEARER
-from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.links import Links
 from catalog.models import Category, Item
@@ -39,6 +38,7 @@ from catalog.serialize import (
     item_fields,
     item_rows,
 )
+from catalog.web.connections import read_only
 
 bp = Blueprint(
     "api",

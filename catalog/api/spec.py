@@ -2,7 +2,7 @@
 
 flask-smorest documents every error as its own JSON shape and installs an error
 handler for the whole app; here errors are RFC 9457 problem details, rendered by
-``catalog.errors`` for /api/ paths only, and every status an operation can answer
+``catalog.web.errors`` for /api/ paths only, and every status an operation can answer
 is listed with it, so that nothing falls back to a catch-all ``default``.
 """
 
@@ -88,4 +88,4 @@ class CatalogApi(Api):
         )
 
     def _register_error_handlers(self):
-        """Leave errors to ``catalog.errors``, which renders HTML pages outside /api/."""
+        """Leave errors to ``catalog.web.errors``, which renders HTML pages outside /api/."""

@@ -24,10 +24,11 @@ from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from catalog import auth, manage, outages, tokens
+from catalog import auth, manage, tokens
 from catalog.api import routes as api_routes
 from catalog.api.bearer import bearer_secret, token_user
 from catalog.extensions import limiter
+from catalog.web import outages
 
 SETTINGS = {
     "RATELIMIT_ENABLED": True,

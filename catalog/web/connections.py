@@ -11,7 +11,7 @@ Two rules bring that down to the query alone:
   open has nothing to read. Such a connection is dropped and a fresh one taken, as
   SQLAlchemy's ``pool_pre_ping`` would, before the request sees it. A connection
   found broken only when it is used still fails that request, with a 503
-  (catalog.outages), and SQLAlchemy then drops every pooled connection.
+  (catalog.web.outages), and SQLAlchemy then drops every pooled connection.
 - A view marked ``@read_only`` runs its statements, on GET and HEAD, on a connection
   in autocommit: each statement reads one consistent snapshot by itself, and no
   BEGIN or ROLLBACK is sent. Views that write, or that need several statements to

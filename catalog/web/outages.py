@@ -33,8 +33,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable
 
-from catalog.errors import render_error
 from catalog.extensions import db
+from catalog.web.errors import render_error
 
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 # Seconds a client should wait before trying again: about what a restart or failover takes.

@@ -27,8 +27,8 @@ from flask_talisman import Talisman
 from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from catalog.bodies import WRITES
-from catalog.errors import API_PREFIX, render_problem, wants_problem
+from catalog.web.bodies import WRITES
+from catalog.web.errors import API_PREFIX, render_problem, wants_problem
 
 # Scripts, styles and fonts only from this site and never inline; pictures may come from
 # the identity provider (profile photos). No plugins, no framing, no <base> rewriting.

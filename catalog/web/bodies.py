@@ -10,7 +10,7 @@ for every request by ``MAX_CONTENT_LENGTH``, in catalog/config.py.)
 
 from flask import abort, request
 
-from catalog.errors import API_PREFIX
+from catalog.web.errors import API_PREFIX
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -78,10 +78,10 @@ from sqlalchemy import (
     union_all,
 )
 
-from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
 from catalog.serialize import item_rows
+from catalog.web.connections import read_only
 
 bp = Blueprint("search", __name__)
 

@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask seed``, and the registry of every ``flask`` command."""
+"""``flask seed``: the demo catalog, or synthetic items for scale."""
 
 import secrets
 from itertools import cycle
@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select, update
 
-from catalog import demo, doctor, dump
+from catalog import demo
 from catalog.extensions import db
 from catalog.models import Category, Item, User, utcnow
 from catalog.slugs import slugify
@@ -131,10 +131,3 @@ def seed_command(count):
         with click.progressbar(length=count, label=f"Adding {count:,} items") as bar:
             seed_synthetic(count, progress=bar.update)
         click.echo(f"Added {count:,} items.")
-
-
-def init_app(app):
-    app.cli.add_command(seed_command)
-    app.cli.add_command(doctor.doctor_command)
-    app.cli.add_command(dump.export_command)
-    app.cli.add_command(dump.import_command)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.config import ConfigError, database_label, web_concurrency
 from catalog.extensions import db
-from catalog.limits import redis_client
+from catalog.web.limits import redis_client
 
 MIN_SECRET_LENGTH = 32
 # Estimated from the key's own character frequencies; 32 random hex digits give about 110.

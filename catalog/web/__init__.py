@@ -1,0 +1,1 @@
+"""Web plumbing: what every request goes through before and after its view."""
