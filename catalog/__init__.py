@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from catalog import api, auth, commands, feeds, health, manage, search, tokens, views
+from catalog import account_tokens, api, auth, commands, feeds, health, manage, search, views
 from catalog.config import configure
 from catalog.extensions import csrf, db, migrate
 from catalog.web import bodies, connections, errors, limits, outages, request_log, security
@@ -33,5 +33,5 @@ def create_app(test_config=None):
     app.register_blueprint(health.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(search.bp)
-    app.register_blueprint(tokens.bp)
+    app.register_blueprint(account_tokens.bp)
     return app

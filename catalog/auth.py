@@ -32,14 +32,15 @@ from catalog import demo, oidc
 from catalog.changes import can_change, is_admin
 from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm
+from catalog.identity import SESSION_ID, SESSION_USER
 from catalog.models import User, UserSession, utcnow
+from catalog.web import limits
 
 bp = Blueprint("auth", __name__)
+limits.limit_writes(bp)
+limits.limit_sign_in(bp, "start", "callback", "dev_login")
 log = logging.getLogger(__name__)
 
-SESSION_ID = "sid"
-# Also in the (signed) cookie so that rate limits can key on the user before it is loaded.
-SESSION_USER = "user_id"
 SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
 

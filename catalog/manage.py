@@ -15,8 +15,10 @@ from catalog.extensions import db
 from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
 from catalog.models import Category, Item
 from catalog.views import get_category, get_item
+from catalog.web import limits
 
 bp = Blueprint("manage", __name__)
+limits.limit_writes(bp)
 
 # A form that failed validation is sent back with this status, the person's input kept.
 INVALID = 422

@@ -15,7 +15,7 @@ from werkzeug.exceptions import Conflict
 
 from catalog import changes
 from catalog.api import conditional, idempotency
-from catalog.api.bearer import token_required, token_user
+from catalog.api.bearer import token_required
 from catalog.api.bodies import BODY_MAX, Blueprint, too_large
 from catalog.api.cursors import encode_cursor
 from catalog.api.schemas import (
@@ -27,7 +27,8 @@ from catalog.api.schemas import (
     ItemSchema,
 )
 from catalog.api.spec import BEARER
-from catalog.extensions import db
+from catalog.extensions import csrf, db
+from catalog.identity import token_user
 from catalog.links import Links
 from catalog.models import Category, Item
 from catalog.search import api_query
@@ -38,6 +39,7 @@ from catalog.serialize import (
     item_fields,
     item_rows,
 )
+from catalog.web import limits
 from catalog.web.connections import read_only
 
 bp = Blueprint(
@@ -46,6 +48,9 @@ bp = Blueprint(
     url_prefix="/api/v1",
     description="Categories and items. Reads are public; writes need a personal API token.",
 )
+# Writes authenticate with bearer tokens, never cookies, so there is nothing to forge.
+csrf.exempt(bp)
+limits.limit_writes(bp)
 
 ITEM_PATH = "/items/<int(max=2147483647):item_id>"
 WRITE = {"security": [{BEARER: []}]}
