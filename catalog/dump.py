@@ -33,9 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog import seed
 from catalog.extensions import db
-from catalog.models import utcnow
+from catalog.models import recount_items, utcnow
 
 FORMAT = "catalog-dump"
 VERSION = 1
@@ -288,7 +287,7 @@ def load_rows(
                 if loaded[name] != expected[name]
             )
             raise DumpError(f"the dump's rows do not match its header ({short}); is it complete?")
-        seed.recount_items()
+        recount_items(db.session)
         reset_sequences()
         db.session.commit()
     except SQLAlchemyError as exc:

@@ -5,11 +5,11 @@ from itertools import cycle
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from catalog import demo
 from catalog.extensions import db
-from catalog.models import Category, Item, User, utcnow
+from catalog.models import Category, Item, User, recount_items, utcnow
 from catalog.slugs import slugify
 
 BATCH_SIZE = 5_000
@@ -102,14 +102,8 @@ def seed_synthetic(count: int, progress=None) -> None:
         done += size
         if progress is not None:
             progress(size)
-    recount_items()
+    recount_items(db.session)
     db.session.commit()
-
-
-def recount_items() -> None:
-    """Recompute every category's ``item_count`` from the items table."""
-    counted = select(func.count(Item.id)).where(Item.category_id == Category.id).scalar_subquery()
-    db.session.execute(update(Category).values(item_count=counted))
 
 
 @click.command("seed")
