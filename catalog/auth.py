@@ -1,9 +1,9 @@
 """Sign-in (through the identity provider, or dev sign-in), sign-out, and the account page.
 
 The signed session cookie names a ``UserSession`` row; each request loads the user
-through that row. Signing out deletes the row, so every copy of that cookie stops
-working at once, while the user's other browsers stay signed in; "sign out
-everywhere" deletes all of the user's rows.
+through that row (catalog.web.users). Signing out deletes the row, so every copy of
+that cookie stops working at once, while the user's other browsers stay signed in;
+"sign out everywhere" deletes all of the user's rows.
 """
 
 import functools
@@ -26,10 +26,10 @@ from flask import (
     url_for,
 )
 from joserfc.errors import JoseError
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from catalog import demo, oidc
-from catalog.changes import can_change, is_admin
+from catalog.changes import is_admin
 from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm
 from catalog.identity import SESSION_ID, SESSION_USER
@@ -97,30 +97,6 @@ def admin_required(view):
         return view(**kwargs)
 
     return login_required(wrapped)
-
-
-@bp.before_app_request
-def load_user():
-    """Put the signed-in user in ``g.user`` (or None); forget sessions that were ended."""
-    g.user = None
-    session_id = session.get(SESSION_ID)
-    if session_id is None or request.endpoint == "static":
-        return
-    user = db.session.scalar(
-        select(User)
-        .join(User.sessions)
-        .where(UserSession.id == session_id, UserSession.user_id == session.get(SESSION_USER))
-    )
-    if user is None:  # signed out here or elsewhere, or the user is gone
-        session.clear()
-        return
-    g.user = user
-
-
-@bp.app_context_processor
-def permissions():
-    """Give templates the signed-in user and the rules about what they may change."""
-    return {"current_user": g.get("user"), "is_admin": is_admin, "can_change": can_change}
 
 
 def start_session(user: User) -> None:

@@ -1,4 +1,4 @@
-"""``flask export`` / ``flask import``: the whole catalog as a portable JSON Lines dump.
+"""The whole catalog as a portable JSON Lines dump, as ``flask export`` and ``flask import`` use it.
 
 The first line is a header naming the format, its version, the schema revision it
 came from and how many rows of each table follow; then one line per row,
@@ -9,7 +9,6 @@ are, so a catalog moves from SQLite to PostgreSQL (or back) unchanged.
 
 import json
 import os
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +18,6 @@ from typing import TextIO
 
 import click
 from alembic.runtime.migration import MigrationContext
-from flask.cli import with_appcontext
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -298,46 +296,3 @@ def load_rows(
         db.session.rollback()
         raise
     return loaded
-
-
-def _summary(counts: dict) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items())
-
-
-@click.command("export")
-@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
-@with_appcontext
-def export_command(path):
-    """Write the whole catalog to FILE as a versioned JSON Lines dump (- for stdout)."""
-    require_schema()
-    with snapshot() as connection, replaced_atomically(path) as out:
-        head = header(connection)
-        total = sum(head["tables"].values())
-        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-            write_dump(connection, out, head, progress=bar.update)
-    click.echo(f"Exported {_summary(head['tables'])}.", err=True)
-
-
-@click.command("import")
-@click.argument(
-    "path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True)
-)
-@click.option(
-    "--replace",
-    is_flag=True,
-    help="Delete everything the database holds first, in the same transaction.",
-)
-@with_appcontext
-def import_command(path, replace):
-    """Load a dump made by `flask export` into this database, all of it or nothing.
-
-    The database must have the schema (`flask db upgrade`) and, unless --replace,
-    no data. Ids, owners and timestamps are kept.
-    """
-    with click.open_file(path, encoding="utf-8") as source:
-        head = read_header(source.readline())
-        check_target(replace)
-        total = sum(head["tables"].values())
-        with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-            loaded = load_rows(source, head, replace=replace, progress=bar.update)
-    click.echo(f"Imported {_summary(loaded) or 'nothing: the dump is empty'}.", err=True)

@@ -45,6 +45,12 @@ limiter = Limiter(
 )
 
 
+def init_app(app) -> None:
+    """Bind the database and the migrations to ``app``; the web plumbing binds the rest."""
+    db.init_app(app)
+    migrate.init_app(app, db)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """Make SQLite enforce foreign keys and let readers and a writer work at once."""

@@ -1,11 +1,15 @@
-"""The ``flask`` commands: seed, export and import, doctor; ``init_app`` registers them."""
+"""The ``flask`` commands: ``seed``, ``export`` and ``import``, ``doctor``.
 
-from catalog import dump, seed
-from catalog.commands import doctor
+Each command is a thin click wrapper in a module of this package; what it does lives
+below (catalog.seed, catalog.dump), except doctor's checks, which only it runs.
+``init_app`` registers them all.
+"""
+
+from catalog.commands import doctor, dump, seed
 
 
 def init_app(app):
     app.cli.add_command(seed.seed_command)
-    app.cli.add_command(doctor.doctor_command)
     app.cli.add_command(dump.export_command)
     app.cli.add_command(dump.import_command)
+    app.cli.add_command(doctor.doctor_command)

@@ -83,5 +83,5 @@ def use_autocommit_for_reads() -> None:
 
 
 def init_app(app) -> None:
-    """Register the read-only rule; call before any ``before_request`` that queries."""
+    """Register the read-only rule; ``catalog.web`` installs it before any hook that queries."""
     app.before_request(use_autocommit_for_reads)

@@ -100,11 +100,8 @@ def keep_retry_after(response):
 
 
 def init_app(app):
-    """Register the 503 answers; call after ``db.init_app`` and before ``limits.init_app``.
-
-    Flask runs ``after_request`` and teardown functions last-registered first:
-    registered here, ``keep_retry_after`` runs after the limiter's headers, and
-    ``release_session`` before Flask-SQLAlchemy's teardown (``db.init_app``, earlier).
+    """Register the 503 answers; ``catalog.web`` installs them after the database and
+    before the limits, so that their after-request and teardown hooks run in the right order.
     """
     for error in UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)

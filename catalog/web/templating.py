@@ -1,0 +1,18 @@
+"""What every template may use besides its view's values: the signed-in user and the rules.
+
+Registered for the whole app in one place, so that a template of any blueprint
+(the layout, the auth and token pages, the item pages) finds the same names.
+"""
+
+from flask import g
+
+from catalog.changes import can_change, is_admin
+
+
+def permissions() -> dict:
+    """Give templates the signed-in user and the rules about what they may change."""
+    return {"current_user": g.get("user"), "is_admin": is_admin, "can_change": can_change}
+
+
+def init_app(app):
+    app.context_processor(permissions)
