@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from catalog.auth import login_required
 from catalog.extensions import db
 from catalog.models import TOKEN_LABEL_MAX, ApiToken
+from catalog.text import has_controls
 from catalog.tokens import TOKENS_PER_USER, issue_token, tokens_of
 from catalog.web import limits
 
@@ -30,7 +31,7 @@ class TokenForm(FlaskForm):
     )
 
     def validate_label(self, field):
-        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in field.data):
+        if has_controls(field.data):
             raise ValidationError("Keep the label on one line, without control characters.")
 
 

@@ -34,6 +34,7 @@ from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm
 from catalog.identity import SESSION_ID, SESSION_USER
 from catalog.models import User, UserSession, utcnow
+from catalog.text import has_controls
 from catalog.web import limits
 
 bp = Blueprint("auth", __name__)
@@ -54,13 +55,14 @@ def safe_next(target: str | None) -> str | None:
     """Return ``target`` when it is a path on this site, else None.
 
     A browser reads ``//host``, ``/\\host``, ``https:...`` and paths with control
-    characters (which it strips) as another site, so all of those are refused.
+    characters (which it strips) as another site, so all of those are refused
+    (control characters as catalog.text counts them).
     """
     if not target or len(target) > NEXT_MAX:
         return None
     if not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+    if "\\" in target or has_controls(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

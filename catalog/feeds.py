@@ -15,7 +15,6 @@ SQLite still uses); the tests hold the two to that.
 """
 
 import json
-import re
 from itertools import groupby, islice
 from json.encoder import encode_basestring as _json_string  # json.dumps's own, in C
 from operator import attrgetter
@@ -29,6 +28,7 @@ from catalog.extensions import db
 from catalog.links import Links, url_segment
 from catalog.models import Category, Item, User, utcnow
 from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows
+from catalog.text import xml_text
 
 bp = Blueprint("feeds", __name__)
 
@@ -41,9 +41,6 @@ FEED_ENTRIES = 50
 FEED_TAG_DATE = "2025"
 # The Python path's rows are ITEM_COLUMNS, in this order, then the category id.
 _ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
-# Characters XML 1.0 cannot carry; descriptions are checked on the way in, but the
-# feed must stay well-formed whatever an old row holds.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # datetime.isoformat() of a UTC timestamp, as to_char writes it; the fraction is dropped
 # below when it is zero, as isoformat() drops it.
 _ISOFORMAT_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
@@ -179,10 +176,6 @@ def tag_uri(date: str, specific: str) -> str:
     return f"tag:{host},{date}:{specific}"
 
 
-def _xml_text(value: str) -> str:
-    return _NOT_XML.sub("", value)
-
-
 @bp.get("/catalog/latest.atom")
 def latest_atom():
     """Serve an Atom feed of the newest items, newest first."""
@@ -201,15 +194,17 @@ def latest_atom():
     feed.author(name="Catalog")
     feed.generator("Catalog")
     feed.updated(max(row.updated for row in rows) if rows else utcnow())
+    # Text was checked on the way in, but the feed must stay well-formed XML whatever an
+    # old row holds: xml_text drops what XML cannot carry.
     for row in rows:
         url = links.add_to_item(item_fields(**row._mapping))["url"]
         entry = feed.add_entry(order="append")
         entry.id(tag_uri(row.created.date().isoformat(), f"catalog/items/{row.id}"))
-        entry.title(_xml_text(row.name))
+        entry.title(xml_text(row.name))
         entry.link(href=url, rel="alternate")
-        entry.author(name=_xml_text(row.owner_name))
+        entry.author(name=xml_text(row.owner_name))
         entry.published(row.created)
         entry.updated(row.updated)
-        entry.category(term=row.category_slug, label=_xml_text(row.category_name))
-        entry.content(_xml_text(row.description) or "No description.", type="text")
+        entry.category(term=row.category_slug, label=xml_text(row.category_name))
+        entry.content(xml_text(row.description) or "No description.", type="text")
     return Response(feed.atom_str(pretty=False), mimetype="application/atom+xml")

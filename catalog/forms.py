@@ -19,12 +19,10 @@ from wtforms.widgets import HiddenInput
 
 from catalog import demo
 from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, NAME_MAX, Category
+from catalog.text import has_text_controls, is_one_line
 
 # The largest id PostgreSQL's integer column holds; anything else is not a category.
 _ID_MAX = 2**31 - 1
-# Tab, line feed and carriage return belong in text; other control characters do not,
-# and PostgreSQL refuses NUL outright.
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 
 def strip(value):
@@ -38,15 +36,14 @@ def unix_newlines(value):
 
 
 def printable(form, field):
-    """Refuse control characters other than tabs and line breaks."""
-    text = field.data or ""
-    if any((ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) and c not in _ALLOWED_CONTROLS for c in text):
+    """Refuse control characters other than tabs and line breaks (catalog.text)."""
+    if has_text_controls(field.data or ""):
         raise ValidationError("Remove the control characters from this text.")
 
 
 def single_line(form, field):
     """Refuse line breaks and tabs in a one-line field such as a name."""
-    if any(c in (field.data or "") for c in _ALLOWED_CONTROLS):
+    if not is_one_line(field.data or ""):
         raise ValidationError("Keep this on one line.")
 
 

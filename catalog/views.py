@@ -12,6 +12,7 @@ from catalog.extensions import db
 from catalog.links import Links
 from catalog.models import Category, Item
 from catalog.serialize import item_rows
+from catalog.text import storable
 from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
@@ -46,11 +47,6 @@ _PAGE = (
 FIRST_PAGE = _PAGE.order_by(Item.slug)
 PAGE_AFTER = _PAGE.where(Item.slug > bindparam("after")).order_by(Item.slug)
 PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.desc())
-
-
-def storable(text: str) -> bool:
-    """Tell whether ``text`` can be compared in SQL: PostgreSQL text cannot hold NUL."""
-    return "\x00" not in text
 
 
 def get_category(slug: str) -> Category:

@@ -12,19 +12,19 @@ from marshmallow import fields, validate
 
 from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX
+from catalog.text import CONTROLS, TEXT_CONTROLS
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
 QUERY_MAX = 200
 
 # Patterns written for both Python's re and the ECMA-262 dialect of JSON Schema, so that
-# the document says exactly what the code accepts.
-_CONTROL = r"\x00-\x1f\x7f-\x9f"
+# the document says exactly what the code accepts; catalog.text says which characters.
 # What str.strip() drops, apart from control characters: a name must hold something else.
 _SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-ONE_LINE = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
-MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-NO_CONTROL = rf"^[^{_CONTROL}]+$"
+ONE_LINE = rf"^[^{CONTROLS}]*[^{CONTROLS}{_SPACE}][^{CONTROLS}]*$"
+MULTILINE = rf"^[^{TEXT_CONTROLS}]*$"
+NO_CONTROL = rf"^[^{CONTROLS}]+$"
 
 
 class Text(fields.String):

@@ -81,6 +81,7 @@ from sqlalchemy import (
 from catalog.extensions import db
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
 from catalog.serialize import item_rows
+from catalog.text import without_controls
 from catalog.web.connections import read_only
 
 bp = Blueprint("search", __name__)
@@ -94,8 +95,6 @@ PROBE_ITEMS = 2_000
 # The API's walk reaches the square root of this times the rows a page wants; see above.
 WALK_SCALE = 5_000_000
 _WORD = re.compile(r"\w+")
-# PostgreSQL refuses NUL in text, and no control character helps a search.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _on_postgresql() -> bool:
@@ -408,7 +407,8 @@ def api_query(
 @read_only
 def search():
     """Show the items matching ``q``, best matches first, a page at a time."""
-    q = _CONTROL.sub(" ", request.args.get("q", "")).strip()
+    # PostgreSQL refuses NUL in text, and no control character helps a search.
+    q = without_controls(request.args.get("q", "")).strip()
     if len(q) > QUERY_MAX:
         abort(400, description=f"Search for at most {QUERY_MAX} characters.")
     page = request.args.get("page", 1, type=int)
