@@ -68,7 +68,7 @@ def create():
     return response, {"Cache-Control": "no-store"}
 
 
-@bp.post("/account/tokens/<int(max=2147483647):token_id>/revoke")
+@bp.post("/account/tokens/<int_id:token_id>/revoke")
 @login_required
 def revoke(token_id):
     """Delete one of the user's tokens; programs using it get 401 from then on."""

@@ -18,11 +18,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from catalog import demo
-from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, NAME_MAX, Category
+from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, ID_MAX, NAME_MAX, Category
 from catalog.text import has_text_controls, is_one_line
-
-# The largest id PostgreSQL's integer column holds; anything else is not a category.
-_ID_MAX = 2**31 - 1
 
 
 def strip(value):
@@ -48,11 +45,14 @@ def single_line(form, field):
 
 
 def record_id(value) -> int | None:
-    """Coerce a submitted id to an int the database can hold, or None when it is not one."""
+    """Coerce a submitted id to an int the database can hold, or None when it is not one.
+
+    Anything larger than ``ID_MAX`` is not a category's id either.
+    """
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    if not text.isascii() or not text.isdigit() or int(text) > _ID_MAX:
+    if not text.isascii() or not text.isdigit() or int(text) > ID_MAX:
         return None
     return int(text)
 

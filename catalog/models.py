@@ -30,6 +30,9 @@ DESCRIPTION_MAX = 2000
 CATEGORY_DESCRIPTION_MAX = 500
 TOKEN_LABEL_MAX = 100
 IDEMPOTENCY_KEY_MAX = 255
+# The largest id a primary key holds: PostgreSQL's integer. A larger one names no row, and
+# comparing it with a column would be an error, so forms, cursors and URLs stop here.
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> datetime:

@@ -52,7 +52,7 @@ bp = Blueprint(
 csrf.exempt(bp)
 limits.limit_writes(bp)
 
-ITEM_PATH = "/items/<int(max=2147483647):item_id>"
+ITEM_PATH = "/items/<int_id:item_id>"
 WRITE = {"security": [{BEARER: []}]}
 # How often a change without If-Match is tried on a row that others keep changing.
 CHANGE_ATTEMPTS = 5

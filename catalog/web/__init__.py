@@ -38,13 +38,15 @@ lost after the answer was made, then Flask-SQLAlchemy removes the session.
 Error handlers are chosen by the exception's class, not by order: ``errors`` renders
 every HTTP error (a page, or problem+json under /api/), ``outages`` turns a database
 that cannot answer into 503, ``hosts`` answers a refused host. ``templating`` gives
-every template the signed-in user and the rules about what they may change.
+every template the signed-in user and the rules about what they may change, and
+``converters`` gives the blueprints' URL rules ``<int_id:...>``; both before any blueprint.
 """
 
 from catalog.extensions import csrf
 from catalog.web import (
     bodies,
     connections,
+    converters,
     errors,
     hosts,
     limits,
@@ -69,3 +71,4 @@ def init_app(app):
     users.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    converters.init_app(app)
