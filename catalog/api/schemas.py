@@ -12,11 +12,11 @@ from marshmallow import fields, validate
 
 from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, NAME_MAX, SLUG_MAX
+from catalog.search import QUERY_MAX
 from catalog.text import CONTROLS, TEXT_CONTROLS
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
-QUERY_MAX = 200
 
 # Patterns written for both Python's re and the ECMA-262 dialect of JSON Schema, so that
 # the document says exactly what the code accepts; catalog.text says which characters.

@@ -86,6 +86,7 @@ from catalog.web.connections import read_only
 
 bp = Blueprint("search", __name__)
 
+# The longest search, in characters, on the page, in the API and in the search boxes.
 QUERY_MAX = 200
 PAGES_MAX = 100
 # The reach of the ranking and of the walk; see the module's docstring.

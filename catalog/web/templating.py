@@ -1,12 +1,16 @@
-"""What every template may use besides its view's values: the signed-in user and the rules.
+"""What every template may use besides its view's values: the signed-in user, the rules.
 
 Registered for the whole app in one place, so that a template of any blueprint
-(the layout, the auth and token pages, the item pages) finds the same names.
+(the layout, the auth and token pages, the item pages) finds the same names:
+``current_user``, ``is_admin`` and ``can_change`` for each page, and
+``search_query_max``, the longest search, for the layout's search box and the
+search page's.
 """
 
 from flask import g
 
 from catalog.changes import can_change, is_admin
+from catalog.search import QUERY_MAX
 
 
 def permissions() -> dict:
@@ -16,3 +20,4 @@ def permissions() -> dict:
 
 def init_app(app):
     app.context_processor(permissions)
+    app.jinja_env.globals["search_query_max"] = QUERY_MAX
