@@ -4,7 +4,7 @@ Issuing and looking tokens up is ``catalog.tokens``; these views only answer the
 account page's forms.
 """
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import StringField
@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from catalog.auth import login_required
 from catalog.extensions import db
+from catalog.lookups import get_token
 from catalog.models import TOKEN_LABEL_MAX, ApiToken
 from catalog.text import has_controls
 from catalog.tokens import TOKENS_PER_USER, issue_token, tokens_of
@@ -72,11 +73,7 @@ def create():
 @login_required
 def revoke(token_id):
     """Delete one of the user's tokens; programs using it get 401 from then on."""
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.owner_id == g.user.id)
-    )
-    if token is None:
-        abort(404, description="You have no such token.")
+    token = get_token(g.user, token_id)
     label = token.label
     db.session.delete(token)
     db.session.commit()

@@ -13,8 +13,8 @@ from catalog import changes
 from catalog.auth import admin_required, login_required
 from catalog.extensions import db
 from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
+from catalog.lookups import get_category, get_item
 from catalog.models import Category, Item
-from catalog.views import get_category, get_item
 from catalog.web import limits
 
 bp = Blueprint("manage", __name__)

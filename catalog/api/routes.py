@@ -9,8 +9,7 @@ import marshmallow as ma
 from flask import abort, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort as abort_with_data
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import select
 from werkzeug.exceptions import Conflict
 
 from catalog import changes
@@ -30,6 +29,7 @@ from catalog.api.spec import BEARER
 from catalog.extensions import csrf, db
 from catalog.identity import token_user
 from catalog.links import Links
+from catalog.lookups import item_for_change, item_row_by_id
 from catalog.models import Category, Item
 from catalog.search import api_query
 from catalog.serialize import (
@@ -56,8 +56,6 @@ ITEM_PATH = "/items/<int_id:item_id>"
 WRITE = {"security": [{BEARER: []}]}
 # How often a change without If-Match is tried on a row that others keep changing.
 CHANGE_ATTEMPTS = 5
-# Built once: a statement made anew for each request costs more than running it.
-ITEM_BY_ID = item_rows().where(Item.id == bindparam("item_id"))
 
 
 class IfNoneMatch(ma.Schema):
@@ -135,26 +133,6 @@ def _category(slug: str, field: str = "category") -> Category:
     return category
 
 
-def _item(item_id: int) -> Item:
-    """Return the item with its category and owner loaded, locked for this change, or 404.
-
-    On PostgreSQL the row stays locked until the commit, so a concurrent change to
-    the item waits here and then reads it as this one left it. (SQLite ignores
-    FOR UPDATE: there a race shows as a stale version when the change is flushed.)
-    """
-    item = db.session.scalar(
-        select(Item)
-        .join(Item.category)
-        .join(Item.owner)
-        .options(contains_eager(Item.category), contains_eager(Item.owner))
-        .where(Item.id == item_id)
-        .with_for_update(of=Item)
-    )
-    if item is None:
-        abort(404, description=f"There is no item {item_id}.")
-    return item
-
-
 def _change(item_id: int, apply) -> Item:
     """Run ``apply(item)`` on the item if the token's owner may change it and ``If-Match`` holds.
 
@@ -167,7 +145,7 @@ def _change(item_id: int, apply) -> Item:
     """
     tags = conditional.if_match()
     for _ in range(CHANGE_ATTEMPTS):
-        item = _item(item_id)
+        item = item_for_change(item_id)
         if not changes.can_change(token_user(), item):
             abort(403, description="Only the item's owner (or an admin) can change it.")
         conditional.check_if_match(conditional.item_etag(item.id, item.version), tags)
@@ -326,9 +304,7 @@ class ItemResource(MethodView):
     @bp.alt_response(404, response="NOT_FOUND")
     def get(self, headers, item_id):
         """Show one item."""
-        row = db.session.execute(ITEM_BY_ID, {"item_id": item_id}).one_or_none()
-        if row is None:
-            abort(404, description=f"There is no item {item_id}.")
+        row = item_row_by_id(item_id)
         etag = conditional.item_etag(row.id, row.version)
         return conditional.not_modified(etag) or (
             conditional.json_response(Links().add_to_item(item_fields(**row._mapping)), etag)
