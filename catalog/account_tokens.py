@@ -1,49 +1,22 @@
 """The account page's API tokens: create one (its secret shown once), revoke one.
 
 Issuing and looking tokens up is ``catalog.tokens``; these views only answer the
-account page's forms.
+account page's forms. The page itself, with the list of tokens, is ``auth.account``.
 """
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from catalog.auth import login_required
 from catalog.extensions import db
+from catalog.forms import TokenForm
 from catalog.lookups import get_token
-from catalog.models import TOKEN_LABEL_MAX, ApiToken
-from catalog.text import has_controls
-from catalog.tokens import TOKENS_PER_USER, issue_token, tokens_of
+from catalog.models import ApiToken
+from catalog.tokens import TOKENS_PER_USER, issue_token
 from catalog.web import limits
 
 bp = Blueprint("tokens", __name__)
 limits.limit_writes(bp)
-
-
-class TokenForm(FlaskForm):
-    """Name a new token after what will use it."""
-
-    label = StringField(
-        "Label",
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
-    )
-
-    def validate_label(self, field):
-        if has_controls(field.data):
-            raise ValidationError("Keep the label on one line, without control characters.")
-
-
-@bp.app_context_processor
-def token_section():
-    """Give the account page's token section its form and this user's tokens."""
-
-    def api_tokens():
-        return tokens_of(g.user) if g.get("user") is not None else []
-
-    return {"api_tokens": api_tokens, "token_form": TokenForm}
 
 
 @bp.post("/account/tokens")

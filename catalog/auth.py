@@ -31,10 +31,11 @@ from sqlalchemy import delete
 from catalog import demo, oidc
 from catalog.changes import is_admin
 from catalog.extensions import db
-from catalog.forms import ButtonForm, DevLoginForm
+from catalog.forms import ButtonForm, DevLoginForm, TokenForm
 from catalog.identity import SESSION_ID, SESSION_USER
 from catalog.models import User, UserSession, utcnow
 from catalog.text import has_controls
+from catalog.tokens import tokens_of
 from catalog.web import limits
 
 bp = Blueprint("auth", __name__)
@@ -252,13 +253,15 @@ def logout():
 @bp.get("/account")
 @login_required
 def account():
-    """Show who is signed in, and the button that ends every session."""
+    """Show who is signed in, their API tokens, and the button that ends every session."""
     return render_template(
         "auth/account.html",
         user=g.user,
         admin=is_admin(g.user),
         demo_issuer=demo.DEMO_ISSUER,
         form=ButtonForm(),
+        tokens=tokens_of(g.user),
+        token_form=TokenForm(),
     )
 
 

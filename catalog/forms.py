@@ -18,8 +18,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from catalog import demo
-from catalog.models import CATEGORY_DESCRIPTION_MAX, DESCRIPTION_MAX, ID_MAX, NAME_MAX, Category
-from catalog.text import has_text_controls, is_one_line
+from catalog.models import (
+    CATEGORY_DESCRIPTION_MAX,
+    DESCRIPTION_MAX,
+    ID_MAX,
+    NAME_MAX,
+    TOKEN_LABEL_MAX,
+    Category,
+)
+from catalog.text import has_controls, has_text_controls, is_one_line
 
 
 def strip(value):
@@ -157,3 +164,17 @@ class CategoryForm(FlaskForm):
             printable,
         ],
     )
+
+
+class TokenForm(FlaskForm):
+    """Name a new API token after what will use it."""
+
+    label = StringField(
+        "Label",
+        filters=[strip],
+        validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
+    )
+
+    def validate_label(self, field):
+        if has_controls(field.data):
+            raise ValidationError("Keep the label on one line, without control characters.")

@@ -1,9 +1,6 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
-from datetime import datetime
-
 from flask import Blueprint, abort, current_app, render_template, request
-from markupsafe import Markup
 from sqlalchemy import Row, bindparam, select
 
 from catalog.extensions import db
@@ -44,14 +41,6 @@ PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.de
 def latest_items(limit: int) -> list[Row]:
     """Return the newest items (name, slug, created, category_slug, category_name)."""
     return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
-
-
-@bp.app_template_filter("timestamp")
-def timestamp(value: datetime) -> Markup:
-    """Show a UTC ``value`` to the minute, with its exact time for machines."""
-    return Markup('<time datetime="{}">{} UTC</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
-    )
 
 
 @bp.get("/")

@@ -1,16 +1,26 @@
-"""What every template may use besides its view's values: the signed-in user, the rules.
+"""What every template may use besides its view's values: filters, the user, the rules.
 
 Registered for the whole app in one place, so that a template of any blueprint
-(the layout, the auth and token pages, the item pages) finds the same names:
-``current_user``, ``is_admin`` and ``can_change`` for each page, and
-``search_query_max``, the longest search, for the layout's search box and the
-search page's.
+(the layout, the auth and token pages, the item pages) finds the same names: the
+``timestamp`` filter, ``current_user``, ``is_admin`` and ``can_change`` for each
+page, and ``search_query_max``, the longest search, for the layout's search box and
+the search page's.
 """
 
+from datetime import datetime
+
 from flask import g
+from markupsafe import Markup
 
 from catalog.changes import can_change, is_admin
 from catalog.search import QUERY_MAX
+
+
+def timestamp(value: datetime) -> Markup:
+    """Show a UTC ``value`` to the minute, with its exact time for machines."""
+    return Markup('<time datetime="{}">{} UTC</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
+    )
 
 
 def permissions() -> dict:
@@ -19,5 +29,6 @@ def permissions() -> dict:
 
 
 def init_app(app):
+    app.add_template_filter(timestamp, "timestamp")
     app.context_processor(permissions)
     app.jinja_env.globals["search_query_max"] = QUERY_MAX
