@@ -1,4 +1,10 @@
-"""Catalog: an item catalog on Flask, SQLAlchemy 2 and PostgreSQL."""
+"""Catalog: an item catalog on Flask, SQLAlchemy 2 and PostgreSQL.
+
+``create_app`` reads as the app's manifest: settings, extensions, the web plumbing
+every request goes through (catalog.web, in its order), the per-app clients of
+sign-in and of the API, every blueprint, the commands. docs/architecture.md says
+where each part lives and why.
+"""
 
 from flask import Flask
 
@@ -11,29 +17,38 @@ from catalog import (
     feeds,
     health,
     manage,
+    oidc,
     search,
     views,
     web,
 )
+from catalog.api import docs as api_docs
+from catalog.api import routes as api_routes
 from catalog.config import configure
+
+# Every blueprint, registered in this order; the API's through flask-smorest (api.register).
+BLUEPRINTS = (
+    views.bp,
+    search.bp,
+    manage.bp,
+    auth.bp,
+    account_tokens.bp,
+    feeds.bp,
+    health.bp,
+    api_routes.bp,
+    api_docs.bp,
+)
 
 
 def create_app(test_config=None):
     """Create and configure the app; ``test_config`` overrides the environment."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
-
     extensions.init_app(app)
     web.init_app(app)
-    auth.init_app(app)
+    oidc.init_app(app)
     api.init_app(app)
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(manage.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(account_tokens.bp)
+    for blueprint in BLUEPRINTS:
+        api.register(app, blueprint)
     commands.init_app(app)
     return app

@@ -47,11 +47,6 @@ SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
 
 
-def init_app(app):
-    """Set up sign-in through the identity provider, when one is configured."""
-    oidc.init_app(app)
-
-
 def safe_next(target: str | None) -> str | None:
     """Return ``target`` when it is a path on this site, else None.
 

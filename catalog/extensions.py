@@ -1,4 +1,16 @@
-"""Every extension object, unbound; ``create_app`` binds them."""
+"""The extension objects every app of the process shares, unbound; ``create_app`` binds them.
+
+Here: ``db`` and ``migrate``, bound by ``init_app``, and ``csrf`` and ``limiter``,
+bound by catalog.web in their place among the request hooks (their checks are
+``before_request`` hooks whose order matters).
+
+Built per app elsewhere, because each keeps one app's state on its instance, so one
+object shared by the many apps of a process (tests make hundreds) would serve the
+last app's settings to all: Talisman (catalog.web.security; FORCE_HTTPS and the
+cookie flags live on it), Authlib's OAuth registry with the OpenID Connect client
+(catalog.oidc; it caches its clients for one app), and flask-smorest's ``Api``
+(catalog.api; it holds one app's OpenAPI spec). Each is kept in ``app.extensions``.
+"""
 
 import sqlite3
 from pathlib import Path
