@@ -18,18 +18,18 @@ from catalog import (
     health,
     manage,
     oidc,
-    search,
     views,
     web,
 )
 from catalog.api import docs as api_docs
 from catalog.api import routes as api_routes
 from catalog.config import configure
+from catalog.search import views as search_views
 
 # Every blueprint, registered in this order; the API's through flask-smorest (api.register).
 BLUEPRINTS = (
     views.bp,
-    search.bp,
+    search_views.bp,
     manage.bp,
     auth.bp,
     account_tokens.bp,

@@ -211,8 +211,8 @@ def list_items(query, headers):
         if category_id is None:
             abort(404, description=f"There is no category “{query['category']}”.")
     if "q" in query:
-        # Filtered by the words, walking the items in id order took up to 0.8 s at a
-        # million items for words the planner has no statistics on; catalog.search finds
+        # Filtered by the words, the planner walked every item in id order for words it
+        # has no statistics on (bench/RESULTS.md, "Search plans"); catalog.search finds
         # the same items in the same order another way.
         statement, params = api_query(
             query["q"], after=query.get("cursor", 0), count=limit + 1, category_id=category_id
