@@ -67,7 +67,8 @@ def snapshot() -> Iterator[Connection]:
             )
         with connection.begin():
             if connection.dialect.name == "sqlite":
-                # The driver opens transactions only before writes; a reader asks for one.
+                # Transactions begin only before writes (catalog.extensions); a reader
+                # that needs one snapshot asks for one.
                 connection.exec_driver_sql("BEGIN")
             yield connection
 

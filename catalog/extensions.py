@@ -61,6 +61,44 @@ def init_app(app) -> None:
     """Bind the database and the migrations to ``app``; the web plumbing binds the rest."""
     db.init_app(app)
     migrate.init_app(app, db)
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_driver_leaves_transactions_alone)
+            event.listen(engine, "before_cursor_execute", _sqlite_begin_before_writing)
+
+
+# SQLite's transactions, so that savepoints work: the helpers that change data flush in a
+# savepoint (catalog.changes), and the view alone commits or rolls back. Python's sqlite3
+# driver begins a transaction by itself only before INSERT, UPDATE, DELETE and REPLACE,
+# not before a SAVEPOINT: a savepoint that comes first then makes a transaction of its
+# own, and releasing it commits, under the view's feet. So, as SQLAlchemy's documentation
+# for pysqlite says ("Serializable isolation / Savepoints / Transactional DDL"), the driver
+# is told to leave transactions alone (``isolation_level = None``) and BEGIN is sent here.
+#
+# It is sent before the first statement that writes or sets a savepoint, not before the
+# first of all as the documentation's recipe does in its "begin" event. Reads before a
+# write then see the latest commit, as they did: with the recipe, a transaction that had
+# read before another writer committed could no longer write ("database is locked", at
+# once: SQLite will not let a stale read become a write), which turned every race the
+# tests run (two edits, two creates of one name or one Idempotency-Key, two sign-ins of
+# a new user) from a 409 or a stored answer into a 503, and it counted a BEGIN among each
+# page's statements. On PostgreSQL none of this applies.
+_SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+
+
+def _sqlite_driver_leaves_transactions_alone(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_before_writing(connection, cursor, statement, parameters, context, many):
+    """Begin a transaction before a statement that writes or sets a savepoint, once."""
+    dbapi_connection = cursor.connection
+    if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(
+        _SQLITE_WRITES
+    ):
+        dbapi_connection.execute("BEGIN")
 
 
 @event.listens_for(Engine, "connect")

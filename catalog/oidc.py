@@ -81,11 +81,11 @@ def upsert_user(issuer: str, subject: str, claims) -> User:
     user = db.session.scalar(query)
     if user is None:
         user = User(issuer=issuer, subject=subject, **fields)
-        db.session.add(user)
         try:
-            db.session.flush()
+            with db.session.begin_nested():
+                db.session.add(user)
         except IntegrityError:  # the same person finished signing in twice at once
-            db.session.rollback()
+            # Only the savepoint is rolled back; the other sign-in's row is there now.
             user = db.session.scalars(query).one()
     for name, value in fields.items():
         setattr(user, name, value)

@@ -150,11 +150,12 @@ def claim(user: User, key: str, data: dict):
         )
     )
     claimed = IdempotencyKey(user_id=user_id, client_key=key, fingerprint=print_)
-    db.session.add(claimed)
     try:
-        db.session.flush()  # waits here while another request holds the same key
+        # Flushed in a savepoint: it waits here while another request holds the same key,
+        # and when that request made the row, only the savepoint is rolled back.
+        with db.session.begin_nested():
+            db.session.add(claimed)
     except IntegrityError as exc:
-        db.session.rollback()
         if not is_unique_violation(exc):
             raise
         row = _live(user_id, key)

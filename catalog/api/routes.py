@@ -141,7 +141,9 @@ def _change(item_id: int, apply) -> Item:
     at the flush) is applied again to the fresh row: the outcome of the two running
     one after the other, which is what was asked. It is retried a few times, then
     answered with 409. With ``If-Match`` the client named the version to change, and
-    losing the race is that precondition failing: 412.
+    losing the race is that precondition failing: 412. Every refusal is answered at
+    once, so the changes need no savepoint (``savepoint=False``): a lost race starts
+    the transaction again, and any other refusal drops it with the request.
     """
     tags = conditional.if_match()
     for _ in range(CHANGE_ATTEMPTS):
@@ -154,6 +156,8 @@ def _change(item_id: int, apply) -> Item:
         except changes.StaleVersion as exc:
             if tags is not None:
                 abort(412, description=str(exc))
+            # The flush failed: start again, in a new transaction, from the fresh row.
+            db.session.rollback()
     raise Conflict(description="Others kept changing this item while yours was applied; try again.")
 
 
@@ -282,7 +286,9 @@ def create_item(data, headers):
             return stored
     category = _category(data["category"])
     try:
-        item = changes.add_item(g.api_user, category, data["name"], data["description"])
+        item = changes.add_item(
+            g.api_user, category, data["name"], data["description"], savepoint=False
+        )
     except changes.DuplicateName as exc:
         abort(409, description=str(exc))
     document = _document(item)
@@ -341,7 +347,7 @@ class ItemResource(MethodView):
             fields = dict(data)
             if "category" in fields:
                 fields["category"] = _category(data["category"])
-            return changes.change_item(item, item.version, **fields)
+            return changes.change_item(item, item.version, savepoint=False, **fields)
 
         try:
             item = _change(item_id, apply)
@@ -372,6 +378,6 @@ class ItemResource(MethodView):
         Send `If-Match` with the ETag you read to be sure nobody changed it since
         (412 if someone did).
         """
-        _change(item_id, lambda item: changes.remove_item(item, item.version))
+        _change(item_id, lambda item: changes.remove_item(item, item.version, savepoint=False))
         db.session.commit()
         return "", 204
