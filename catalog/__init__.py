@@ -6,6 +6,9 @@ sign-in and of the API, every blueprint, the commands. docs/architecture.md says
 where each part lives and why.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask
 
 from catalog import (
@@ -40,7 +43,7 @@ BLUEPRINTS = (
 )
 
 
-def create_app(test_config=None):
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the app; ``test_config`` overrides the environment."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)

@@ -9,6 +9,8 @@ that cookie stops working at once, while the user's other browsers stay signed i
 import functools
 import logging
 import secrets
+from collections.abc import Callable
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 import requests
@@ -25,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 from sqlalchemy import delete
 
@@ -42,6 +45,7 @@ bp = Blueprint("auth", __name__)
 limits.limit_writes(bp)
 limits.limit_sign_in(bp, "start", "callback", "dev_login")
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
@@ -71,28 +75,28 @@ def login_url(next_target: str | None = None) -> str:
     return url_for("auth.login", next=safe_next(next_target))
 
 
-def login_required(view):
+def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Send anonymous visitors to sign in, then back to the page they asked for."""
 
     @functools.wraps(view)
-    def wrapped(**kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if g.user is None:
             # After a POST, come back to the form (the same URL, read with GET).
             target = request.full_path if request.method == "GET" else request.path
             return redirect(login_url(target.rstrip("?")))
-        return view(**kwargs)
+        return view(*args, **kwargs)
 
     return wrapped
 
 
-def admin_required(view):
+def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Let only admins through: others get 403, anonymous visitors are sent to sign in."""
 
     @functools.wraps(view)
-    def wrapped(**kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if g.user is not None and not is_admin(g.user):
             abort(403, description="Only admins can manage categories.")
-        return view(**kwargs)
+        return view(*args, **kwargs)
 
     return login_required(wrapped)
 
@@ -130,7 +134,7 @@ def end_sessions(user: User) -> None:
     session.clear()
 
 
-def finish_sign_in(user: User, next_target: str | None):
+def finish_sign_in(user: User, next_target: str | None) -> ResponseReturnValue:
     """Start ``user``'s session, commit, and go where they were heading."""
     start_session(user)
     db.session.commit()
@@ -138,7 +142,9 @@ def finish_sign_in(user: User, next_target: str | None):
     return redirect(safe_next(next_target) or url_for("catalog.index"))
 
 
-def sign_in_failed(message: str, status: int = 400, next_target: str | None = None):
+def sign_in_failed(
+    message: str, status: int = 400, next_target: str | None = None
+) -> ResponseReturnValue:
     """Answer a failed or cancelled sign-in with a page that offers to try again."""
     return render_template(
         "auth/failed.html", message=message, retry_url=login_url(next_target)
@@ -146,7 +152,7 @@ def sign_in_failed(message: str, status: int = 400, next_target: str | None = No
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Offer the ways to sign in: the identity provider, and demo users in development."""
     next_target = safe_next(request.args.get("next"))
     if g.user is not None:
@@ -161,7 +167,7 @@ def login():
 
 
 @bp.get("/login/oidc")
-def start():
+def start() -> ResponseReturnValue:
     """Send the browser to the identity provider with state, nonce and a PKCE challenge."""
     client = oidc.client()
     if client is None:
@@ -171,7 +177,10 @@ def start():
     if next_target:
         session[SESSION_NEXT] = next_target
     try:
-        return client.authorize_redirect(url_for("auth.callback", _external=True))
+        redirected: ResponseReturnValue = client.authorize_redirect(
+            url_for("auth.callback", _external=True)
+        )
+        return redirected
     except requests.RequestException:
         log.warning("identity provider unreachable at sign-in", exc_info=True)
         return sign_in_failed(
@@ -182,7 +191,7 @@ def start():
 
 
 @bp.get("/login/callback")
-def callback():
+def callback() -> ResponseReturnValue:
     """Finish signing in: check state, exchange the code, verify the ID token, upsert."""
     client = oidc.client()
     if client is None:
@@ -222,7 +231,7 @@ def callback():
 
 
 @bp.route("/login/dev", methods=["GET", "POST"])
-def dev_login():
+def dev_login() -> ResponseReturnValue:
     """Sign in as a demo user without a password; this URL exists only in debug and testing."""
     if not current_app.config["DEV_LOGIN"]:
         abort(404)
@@ -237,7 +246,7 @@ def dev_login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out of this browser; a copy of this session's cookie no longer works either."""
     end_session()
     db.session.commit()
@@ -247,7 +256,7 @@ def logout():
 
 @bp.get("/account")
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     """Show who is signed in, their API tokens, and the button that ends every session."""
     return render_template(
         "auth/account.html",
@@ -262,7 +271,7 @@ def account():
 
 @bp.post("/account/sign-out-everywhere")
 @login_required
-def sign_out_everywhere():
+def sign_out_everywhere() -> ResponseReturnValue:
     """End all of the user's sessions, on every device and browser."""
     end_sessions(g.user)
     db.session.commit()

@@ -12,6 +12,7 @@ statements, and its request's transaction is dropped at the end.
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -72,7 +73,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     """Tell whether ``exc`` is a unique constraint's refusal, on PostgreSQL or SQLite."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate is not None:  # PostgreSQL
-        return sqlstate == "23505"
+        return bool(sqlstate == "23505")
     return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
@@ -95,7 +96,7 @@ def add_item(
     return item
 
 
-def change_item(item: Item, version: int, *, savepoint: bool = True, **changes) -> Item:
+def change_item(item: Item, version: int | None, *, savepoint: bool = True, **changes: Any) -> Item:
     """Apply ``changes`` (name, description, category) to ``item`` read at ``version``.
 
     Raises ``StaleVersion`` when the item moved past ``version``, here or in

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 import click
 from alembic.runtime.migration import MigrationContext
@@ -73,7 +73,7 @@ def snapshot() -> Iterator[Connection]:
             yield connection
 
 
-def header(connection: Connection) -> dict:
+def header(connection: Connection) -> dict[str, Any]:
     """Describe the dump about to be written: format, source and row counts."""
     revisions = MigrationContext.configure(connection).get_current_heads()
     return {
@@ -89,18 +89,18 @@ def header(connection: Connection) -> dict:
     }
 
 
-def _encode(value):
+def _encode(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot write a {type(value).__name__} to a dump")
 
 
-def _line(record: dict) -> str:
+def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_encode) + "\n"
 
 
 def write_dump(
-    connection: Connection, out: TextIO, head: dict, progress: Progress | None = None
+    connection: Connection, out: TextIO, head: dict[str, Any], progress: Progress | None = None
 ) -> None:
     """Write ``head`` and then every row, table by table, in primary key order."""
     out.write(_line(head))
@@ -119,7 +119,7 @@ def replaced_atomically(path: str) -> Iterator[TextIO]:
     """Open ``path`` for writing; it appears only once complete (``-``: standard output)."""
     if path == "-":
         with click.open_file("-", "w", encoding="utf-8") as out:
-            yield out
+            yield cast(TextIO, out)
         return
     # mkstemp makes the file readable by its owner only: a dump holds e-mail addresses.
     fd, temporary = tempfile.mkstemp(
@@ -137,7 +137,7 @@ def replaced_atomically(path: str) -> Iterator[TextIO]:
 # Import
 
 
-def read_header(line: str) -> dict:
+def read_header(line: str) -> dict[str, Any]:
     """Parse and check a dump's first line; return it."""
     try:
         head = json.loads(line)
@@ -190,8 +190,8 @@ def check_target(replace: bool) -> None:
         )
 
 
-def _decoders(table: Table) -> dict[str, Callable]:
-    decoders = {}
+def _decoders(table: Table) -> dict[str, Callable[[str], datetime]]:
+    decoders: dict[str, Callable[[str], datetime]] = {}
     for column in table.columns:
         kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         if isinstance(kind, DateTime):
@@ -199,7 +199,7 @@ def _decoders(table: Table) -> dict[str, Callable]:
     return decoders
 
 
-def _records(lines: Iterable[str], first_number: int) -> Iterator[tuple[Table, dict]]:
+def _records(lines: Iterable[str], first_number: int) -> Iterator[tuple[Table, dict[str, Any]]]:
     """Yield each row line's table and decoded row; refuse malformed lines."""
     known = {table.name: table for table in tables()}
     decoders = {name: _decoders(table) for name, table in known.items()}
@@ -247,21 +247,21 @@ def reset_sequences() -> None:
 
 def load_rows(
     lines: Iterable[str],
-    head: dict,
+    head: dict[str, Any],
     replace: bool = False,
     progress: Progress | None = None,
-) -> Counter:
+) -> Counter[str]:
     """Load the rows after ``head`` in one transaction: all of them, or none.
 
     With ``replace`` the tables are emptied first, in the same transaction.
     Returns how many rows each table received.
     """
-    loaded = Counter()
-    batch: list[dict] = []
+    loaded: Counter[str] = Counter()
+    batch: list[dict[str, Any]] = []
     current: Table | None = None
 
-    def flush():
-        if batch:
+    def flush() -> None:
+        if batch and current is not None:
             db.session.execute(insert(current), batch)
             loaded[current.name] += len(batch)
             if progress is not None:

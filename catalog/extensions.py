@@ -15,13 +15,14 @@ cookie flags live on it), Authlib's OAuth registry with the OpenID Connect clien
 import sqlite3
 from pathlib import Path
 
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from catalog.models import Base
 
@@ -57,7 +58,7 @@ limiter = Limiter(
 )
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Bind the database and the migrations to ``app``; the web plumbing binds the rest."""
     db.init_app(app)
     migrate.init_app(app, db)
@@ -88,11 +89,20 @@ def init_app(app) -> None:
 _SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
-def _sqlite_driver_leaves_transactions_alone(dbapi_connection, connection_record) -> None:
+def _sqlite_driver_leaves_transactions_alone(
+    dbapi_connection: sqlite3.Connection, connection_record: object
+) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin_before_writing(connection, cursor, statement, parameters, context, many):
+def _sqlite_begin_before_writing(
+    connection: Connection,
+    cursor: sqlite3.Cursor,
+    statement: str,
+    parameters: object,
+    context: object,
+    many: bool,
+) -> None:
     """Begin a transaction before a statement that writes or sets a savepoint, once."""
     dbapi_connection = cursor.connection
     if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(
@@ -102,7 +112,7 @@ def _sqlite_begin_before_writing(connection, cursor, statement, parameters, cont
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None:
     """Make SQLite enforce foreign keys and let readers and a writer work at once."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()

@@ -5,8 +5,12 @@ a category from the list); the database's unique constraints speak through
 ``catalog.changes`` and the view puts their message next to the field.
 """
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import (
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: new in WTForms 3.3
+    Field,
+    Form,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -29,29 +33,29 @@ from catalog.models import (
 from catalog.text import has_controls, has_text_controls, is_one_line
 
 
-def strip(value):
+def strip(value: object) -> object:
     """Drop surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
 
 
-def unix_newlines(value):
+def unix_newlines(value: object) -> object:
     """Turn the CRLF line breaks browsers send into LF, so limits count what people typed."""
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
-def printable(form, field):
+def printable(form: Form | None, field: Field) -> None:
     """Refuse control characters other than tabs and line breaks (catalog.text)."""
     if has_text_controls(field.data or ""):
         raise ValidationError("Remove the control characters from this text.")
 
 
-def single_line(form, field):
+def single_line(form: Form | None, field: Field) -> None:
     """Refuse line breaks and tabs in a one-line field such as a name."""
     if not is_one_line(field.data or ""):
         raise ValidationError("Keep this on one line.")
 
 
-def record_id(value) -> int | None:
+def record_id(value: object) -> int | None:
     """Coerce a submitted id to an int the database can hold, or None when it is not one.
 
     Anything larger than ``ID_MAX`` is not a category's id either.
@@ -105,12 +109,12 @@ class ItemForm(FlaskForm):
         ],
     )
 
-    def __init__(self, *args, categories: list[Category], **kwargs):
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._categories = {c.id: c for c in categories}
         self.category.choices = [SelectChoice(c.id, c.name) for c in categories]
 
-    def validate_category(self, field):
+    def validate_category(self, field: Field) -> None:
         if field.data not in self._categories:
             raise ValidationError("Choose one of the categories in the list.")
 
@@ -118,6 +122,11 @@ class ItemForm(FlaskForm):
     def chosen_category(self) -> Category:
         """Return the category picked in a validated form."""
         return self._categories[self.category.data]
+
+
+def refuse(field: Field, message: str) -> None:
+    """Show ``message`` under ``field``, as a validator's message is shown."""
+    field.errors = [*field.errors, message]
 
 
 class EditItemForm(ItemForm):
@@ -175,6 +184,6 @@ class TokenForm(FlaskForm):
         validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
     )
 
-    def validate_label(self, field):
+    def validate_label(self, field: Field) -> None:
         if has_controls(field.data):
             raise ValidationError("Keep the label on one line, without control characters.")

@@ -11,6 +11,7 @@ import time
 
 import redis
 from flask import Blueprint, current_app
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,7 +30,7 @@ class RedisProbe:
 
     def __init__(self, url: str):
         self.client = redis_client(url)
-        self.asked = -REDIS_RECHECK
+        self.asked: float = -REDIS_RECHECK
         self.answer = "unreachable"
 
     def state(self) -> str:
@@ -56,7 +57,7 @@ def redis_state() -> str:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """Answer 200 when the app and its database answer, 503 otherwise; report Redis."""
     redis_answer = redis_state()
     try:

@@ -20,7 +20,6 @@ from catalog.tokens import user_for_token
 SESSION_ID = "sid"
 # Also in the (signed) cookie so that rate limits can key on the user before it is loaded.
 SESSION_USER = "user_id"
-_UNSET = object()
 
 
 def bearer_secret() -> str | None:
@@ -33,11 +32,10 @@ def bearer_secret() -> str | None:
 
 def token_user() -> User | None:
     """Return the user whose token this request carries, or None; look it up only once."""
-    user = g.get("api_user", _UNSET)
-    if user is _UNSET:
+    if "api_user" not in g:
         secret = bearer_secret()
-        user = user_for_token(secret) if secret else None
-        g.api_user = user
+        g.api_user = user_for_token(secret) if secret else None
+    user: User | None = g.api_user
     return user
 
 

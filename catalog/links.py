@@ -6,6 +6,7 @@ keeps /catalog.json and the listing pages fast.
 """
 
 import string
+from typing import Any
 from urllib.parse import quote
 
 from flask import url_for
@@ -48,13 +49,13 @@ class Links:
         """Return the URL of an item in the API."""
         return f"{self.api_items}/{item_id}"
 
-    def add_to_item(self, fields: dict) -> dict:
+    def add_to_item(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``; return them."""
         fields["url"] = self.item_url(fields["category"]["slug"], fields["slug"])
         fields["api_url"] = self.item_api_url(fields["id"])
         return fields
 
-    def add_to_category(self, fields: dict) -> dict:
+    def add_to_category(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Add ``url`` and ``items_url`` to a category's ``fields``; return them."""
         fields["url"] = self.category_url(fields["slug"])
         fields["items_url"] = self.category_items_url(fields["slug"])

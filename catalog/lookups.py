@@ -13,14 +13,16 @@ reads that only show it, from a statement built once: building a statement anew 
 each request costs more than running it.
 """
 
+from typing import Any
+
 from flask import abort, g
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from catalog.changes import can_change
 from catalog.extensions import db
 from catalog.models import ApiToken, Category, Item, User
-from catalog.serialize import item_rows
+from catalog.serialize import AnyRow, AnySelect, item_rows
 from catalog.text import storable
 
 NO_CATEGORY = "There is no such category."
@@ -41,14 +43,14 @@ def no_item(item_id: int) -> str:
     return f"There is no item {item_id}."
 
 
-def _row_or_404(statement: Select, params: dict, description: str) -> Row:
+def _row_or_404(statement: AnySelect, params: dict[str, Any], description: str) -> AnyRow:
     row = db.session.execute(statement, params).first()
     if row is None:
         abort(404, description=description)
     return row
 
 
-def _item(*where) -> Select:
+def _item(*where: ColumnElement[bool]) -> Select[Item]:
     """Select an item with its category and owner loaded, as the pages show it."""
     return (
         select(Item)
@@ -63,10 +65,13 @@ def get_category(slug: str) -> Category:
     """Return the category with ``slug`` or abort with 404."""
     if not storable(slug):
         abort(404, description=NO_CATEGORY)
-    return db.first_or_404(select(Category).where(Category.slug == slug), description=NO_CATEGORY)
+    category: Category = db.first_or_404(
+        select(Category).where(Category.slug == slug), description=NO_CATEGORY
+    )
+    return category
 
 
-def category_row(slug: str) -> Row:
+def category_row(slug: str) -> AnyRow:
     """Return the category with ``slug`` as a row (id, name, slug, description, item_count)."""
     if not storable(slug):
         abort(404, description=NO_CATEGORY)
@@ -81,7 +86,7 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
     """
     if not storable(category_slug + item_slug):
         abort(404, description=NO_ITEM)
-    item = db.first_or_404(
+    item: Item = db.first_or_404(
         _item(Category.slug == category_slug, Item.slug == item_slug), description=NO_ITEM
     )
     if check_owner and not can_change(g.user, item):
@@ -89,7 +94,7 @@ def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> I
     return item
 
 
-def item_row(category_slug: str, item_slug: str) -> Row:
+def item_row(category_slug: str, item_slug: str) -> AnyRow:
     """Return the item as a row of ``ITEM_COLUMNS``, or abort with 404."""
     if not storable(category_slug + item_slug):
         abort(404, description=NO_ITEM)
@@ -97,7 +102,7 @@ def item_row(category_slug: str, item_slug: str) -> Row:
     return _row_or_404(ITEM_BY_SLUGS, slugs, NO_ITEM)
 
 
-def item_row_by_id(item_id: int) -> Row:
+def item_row_by_id(item_id: int) -> AnyRow:
     """Return item ``item_id`` as a row of ``ITEM_COLUMNS``, or abort with 404."""
     return _row_or_404(ITEM_BY_ID, {"item_id": item_id}, no_item(item_id))
 
@@ -109,14 +114,16 @@ def item_for_change(item_id: int) -> Item:
     the item waits here and then reads it as this one left it. (SQLite ignores
     FOR UPDATE: there a race shows as a stale version when the change is flushed.)
     """
-    return db.first_or_404(
+    item: Item = db.first_or_404(
         _item(Item.id == item_id).with_for_update(of=Item), description=no_item(item_id)
     )
+    return item
 
 
 def get_token(owner: User, token_id: int) -> ApiToken:
     """Return ``owner``'s token ``token_id``, or abort with 404: others' tokens are not found."""
-    return db.first_or_404(
+    token: ApiToken = db.first_or_404(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.owner_id == owner.id),
         description=NO_TOKEN,
     )
+    return token

@@ -7,12 +7,20 @@ input and 422; a save over a newer version gets the 409 conflict page.
 """
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from catalog import changes
 from catalog.auth import admin_required, login_required
 from catalog.extensions import db
-from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
+from catalog.forms import (
+    ButtonForm,
+    CategoryForm,
+    DeleteItemForm,
+    EditItemForm,
+    ItemForm,
+    refuse,
+)
 from catalog.lookups import get_category, get_item
 from catalog.models import Category, Item
 from catalog.web import limits
@@ -39,7 +47,7 @@ def category_url(category: Category) -> str:
 
 @bp.route("/catalog/new", methods=["GET", "POST"])
 @login_required
-def add_item():
+def add_item() -> ResponseReturnValue:
     """Add an item owned by the signed-in user."""
     choices = categories()
     form = ItemForm(categories=choices)
@@ -49,10 +57,10 @@ def add_item():
     if form.validate_on_submit():
         try:
             item = changes.add_item(
-                g.user, form.chosen_category, form.name.data, form.description.data
+                g.user, form.chosen_category, form.name.data or "", form.description.data or ""
             )
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Added “{item.name}” to {item.category.name}.", "success")
@@ -62,7 +70,7 @@ def add_item():
 
 @bp.route("/catalog/<category_slug>/<item_slug>/edit", methods=["GET", "POST"])
 @login_required
-def edit_item(category_slug, item_slug):
+def edit_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
     """Change an item's name, category or description, unless someone saved first."""
     item = get_item(category_slug, item_slug, check_owner=True)
     choices = categories()
@@ -81,14 +89,14 @@ def edit_item(category_slug, item_slug):
             changes.change_item(
                 item,
                 form.version.data,
-                name=form.name.data,
-                description=form.description.data,
+                name=form.name.data or "",
+                description=form.description.data or "",
                 category=form.chosen_category,
             )
         except changes.StaleVersion:
             return conflict(form, db.session.get(Item, item_id), choices)
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Saved your changes to “{item.name}”.", "success")
@@ -96,7 +104,9 @@ def edit_item(category_slug, item_slug):
     return render_template("manage/item_form.html", form=form, item=item), _status()
 
 
-def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
+def conflict(
+    form: EditItemForm, saved: Item | None, choices: list[Category]
+) -> ResponseReturnValue:
     """Answer 409 with the newer saved version beside the person's own text.
 
     The person's text comes back in a form stamped with the saved version, so
@@ -117,7 +127,7 @@ def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
 
 @bp.route("/catalog/<category_slug>/<item_slug>/delete", methods=["GET", "POST"])
 @login_required
-def delete_item(category_slug, item_slug):
+def delete_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
     """Ask for confirmation, then delete the item as the person saw it."""
     item = get_item(category_slug, item_slug, check_owner=True)
     form = DeleteItemForm(data={"version": item.version})
@@ -143,14 +153,14 @@ def delete_item(category_slug, item_slug):
 
 @bp.route("/categories/new", methods=["GET", "POST"])
 @admin_required
-def add_category():
+def add_category() -> ResponseReturnValue:
     """Create a category (admins only)."""
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            category = changes.add_category(form.name.data, form.description.data)
+            category = changes.add_category(form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Created the category {category.name}.", "success")
@@ -160,15 +170,15 @@ def add_category():
 
 @bp.route("/categories/<category_slug>/edit", methods=["GET", "POST"])
 @admin_required
-def edit_category(category_slug):
+def edit_category(category_slug: str) -> ResponseReturnValue:
     """Rename a category or change its description (admins only)."""
     category = get_category(category_slug)
     form = CategoryForm(data={"name": category.name, "description": category.description})
     if form.validate_on_submit():
         try:
-            changes.change_category(category, form.name.data, form.description.data)
+            changes.change_category(category, form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Saved the category {category.name}.", "success")
@@ -178,7 +188,7 @@ def edit_category(category_slug):
 
 @bp.route("/categories/<category_slug>/delete", methods=["GET", "POST"])
 @admin_required
-def delete_category(category_slug):
+def delete_category(category_slug: str) -> ResponseReturnValue:
     """Ask for confirmation, then delete an empty category (admins only)."""
     category = get_category(category_slug)
     form = ButtonForm()

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models: the annotations are the schema."""
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -9,6 +10,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -21,7 +23,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    Session,
+    mapped_column,
+    relationship,
+    scoped_session,
+)
 
 # Limits shared by the schema, the forms and the API.
 NAME_MAX = 80
@@ -40,7 +51,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as UTC and always read back timezone-aware.
 
     PostgreSQL keeps the zone (``timestamptz``); SQLite keeps none, so values are
@@ -50,14 +61,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: use a timezone-aware value")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -180,7 +191,9 @@ _POSTGRESQL_ONLY = {
 }
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     """Tell Alembic's autogenerate to leave out the database's search column and index.
 
     Only when found in the database and absent from the models: should a model ever
@@ -200,8 +213,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 # ORM (flask seed --items, flask import).
 
 
-def _count(connection, category_id: int, delta: int) -> None:
-    categories = Category.__table__
+def _count(connection: Connection, category_id: int, delta: int) -> None:
+    categories = cast(Table, Category.__table__)
     connection.execute(
         update(categories)
         .where(categories.c.id == category_id)
@@ -210,17 +223,17 @@ def _count(connection, category_id: int, delta: int) -> None:
 
 
 @event.listens_for(Item, "after_insert")
-def _item_added(mapper, connection, item):
+def _item_added(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     _count(connection, item.category_id, +1)
 
 
 @event.listens_for(Item, "after_delete")
-def _item_removed(mapper, connection, item):
+def _item_removed(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     _count(connection, item.category_id, -1)
 
 
 @event.listens_for(Item, "after_update")
-def _item_moved(mapper, connection, item):
+def _item_moved(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     attrs = inspect(item).attrs
     moved_from = attrs.category_id.history.deleted or [
         c.id for c in attrs.category.history.deleted if c is not None
@@ -230,7 +243,7 @@ def _item_moved(mapper, connection, item):
         _count(connection, item.category_id, +1)
 
 
-def recount_items(session: Session) -> None:
+def recount_items(session: Session | scoped_session[Any]) -> None:
     """Recompute every category's ``item_count`` from the items table, in ``session``."""
     counted = select(func.count(Item.id)).where(Item.category_id == Category.id).scalar_subquery()
     session.execute(update(Category).values(item_count=counted))

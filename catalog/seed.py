@@ -1,6 +1,7 @@
 """``flask seed``: the demo catalog, or synthetic items for scale."""
 
 import secrets
+from collections.abc import Callable
 from itertools import cycle
 
 from sqlalchemy import func, insert, select
@@ -68,7 +69,7 @@ def seed_demo() -> bool:
     return True
 
 
-def seed_synthetic(count: int, progress=None) -> None:
+def seed_synthetic(count: int, progress: Callable[[int], object] | None = None) -> None:
     """Insert ``count`` generated items spread over every category, in batches.
 
     Rows go in with multi-row INSERTs and the categories' item counts are

@@ -6,10 +6,15 @@ Nothing here knows about URLs or the request; the blueprints add links.
 """
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 
 from catalog.models import Category, Item, User
+
+# A statement selecting, and a row of, columns of any types: what listings read.
+AnySelect = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
 # The columns an item's dict is made of, named as ``item_fields`` takes them; selecting
 # these instead of ORM objects keeps large listings cheap.
@@ -38,7 +43,7 @@ CATEGORY_COLUMNS = (
 )
 
 
-def item_rows() -> Select:
+def item_rows() -> AnySelect:
     """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category and owner."""
     return select(*ITEM_COLUMNS).select_from(Item).join(Item.category).join(Item.owner)
 
@@ -56,7 +61,7 @@ def item_fields(
     category_name: str,
     owner_id: int,
     owner_name: str,
-) -> dict:
+) -> dict[str, Any]:
     """Return an item as a dict of JSON values; timestamps are ISO 8601 in UTC."""
     return {
         "id": id,
@@ -71,7 +76,7 @@ def item_fields(
     }
 
 
-def item_dict(item: Item) -> dict:
+def item_dict(item: Item) -> dict[str, Any]:
     """Return ``item`` (with its category and owner loaded) as ``item_fields`` does."""
     return item_fields(
         id=item.id,
@@ -88,7 +93,9 @@ def item_dict(item: Item) -> dict:
     )
 
 
-def category_fields(*, id: int, name: str, slug: str, description: str, item_count: int) -> dict:
+def category_fields(
+    *, id: int, name: str, slug: str, description: str, item_count: int
+) -> dict[str, Any]:
     """Return a category with its item count as a dict of JSON values."""
     return {
         "id": id,
@@ -99,7 +106,7 @@ def category_fields(*, id: int, name: str, slug: str, description: str, item_cou
     }
 
 
-def category_dict(category: Category) -> dict:
+def category_dict(category: Category) -> dict[str, Any]:
     """Return ``category`` as ``category_fields`` does."""
     return category_fields(
         **{column.key: getattr(category, column.key) for column in CATEGORY_COLUMNS}

@@ -1,12 +1,15 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 
 from catalog.extensions import db
 from catalog.links import Links
 from catalog.lookups import category_row, item_row
 from catalog.models import Category, Item
+from catalog.serialize import AnyRow
 from catalog.text import storable
 from catalog.web.connections import read_only
 
@@ -38,14 +41,14 @@ PAGE_AFTER = _PAGE.where(Item.slug > bindparam("after")).order_by(Item.slug)
 PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.desc())
 
 
-def latest_items(limit: int) -> list[Row]:
+def latest_items(limit: int) -> Sequence[AnyRow]:
     """Return the newest items (name, slug, created, category_slug, category_name)."""
     return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
 
 
 @bp.get("/")
 @read_only
-def index():
+def index() -> str:
     """Show every category with its item count, and the latest items.
 
     The lists reach the template as tuples with their links already made: in a loop,
@@ -71,7 +74,7 @@ def index():
 
 @bp.get("/catalog/<category_slug>/")
 @read_only
-def category(category_slug):
+def category(category_slug: str) -> str:
     """Show one page of a category's items in name order.
 
     Pages are keyset-paginated on the item slug (``?after=`` and ``?before=``),
@@ -95,7 +98,7 @@ def category(category_slug):
     ).all()
 
     more = len(rows) > per_page
-    rows = rows[:per_page]
+    rows = list(rows[:per_page])
     if before is not None:
         rows.reverse()
         has_previous, has_next = more, True
@@ -113,6 +116,6 @@ def category(category_slug):
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
-def item(category_slug, item_slug):
+def item(category_slug: str, item_slug: str) -> str:
     """Show one item with its category, owner and dates."""
     return render_template("catalog/item.html", item=item_row(category_slug, item_slug))

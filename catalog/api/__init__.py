@@ -6,7 +6,7 @@ operation is documented, and the reference page's blueprint as any other.
 """
 
 import flask_smorest
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 from catalog.api.docs import API_EXTENSION
 from catalog.api.spec import CatalogApi
@@ -31,14 +31,14 @@ SETTINGS = {
 }
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Build the app's ``Api``: flask-smorest keeps one app and its spec on the instance."""
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
     app.extensions[API_EXTENSION] = CatalogApi(app)
 
 
-def register(app, blueprint: Blueprint) -> None:
+def register(app: Flask, blueprint: Blueprint) -> None:
     """Register ``blueprint``: through the ``Api`` if it is an API blueprint, which documents it."""
     if isinstance(blueprint, flask_smorest.Blueprint):
         app.extensions[API_EXTENSION].register_blueprint(blueprint)

@@ -5,10 +5,14 @@ Reads are public; writes need a bearer token and follow the rules in
 queries whatever the catalog's size.
 """
 
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar, cast
+
+import flask_smorest
 import marshmallow as ma
-from flask import abort, g, request, url_for
+from flask import Response, abort, g, request, url_for
+from flask.typing import ResponseReturnValue
 from flask.views import MethodView
-from flask_smorest import abort as abort_with_data
 from sqlalchemy import select
 from werkzeug.exceptions import Conflict
 
@@ -53,9 +57,12 @@ csrf.exempt(bp)
 limits.limit_writes(bp)
 
 ITEM_PATH = "/items/<int_id:item_id>"
-WRITE = {"security": [{BEARER: []}]}
+WRITE: dict[str, Any] = {"security": [{BEARER: []}]}
 # How often a change without If-Match is tried on a row that others keep changing.
 CHANGE_ATTEMPTS = 5
+# flask-smorest's abort, which carries webargs' kind of messages; it always raises.
+abort_with_data = cast(Callable[..., NoReturn], flask_smorest.abort)
+T = TypeVar("T")
 
 
 class IfNoneMatch(ma.Schema):
@@ -81,13 +88,13 @@ class IfMatch(ma.Schema):
     )
 
 
-def _links(*operations: str, status: int) -> dict:
+def _links(*operations: str, status: int) -> dict[str, Any]:
     """Return the OpenAPI links from an answer with an item, by ``status``, to ``operations``.
 
     Each link names the item by the answer's ``id``; a change or delete sends back the
     answer's ETag as ``If-Match``.
     """
-    links = {}
+    links: dict[str, Any] = {}
     for operation in operations:
         parameters = {"item_id": "$response.body#/id"}
         if operation != "getItem":
@@ -106,7 +113,7 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
 
 
 @bp.before_request
-def bodies_are_small_json():
+def bodies_are_small_json() -> None:
     """Refuse bodies that are too large (413) or not JSON (415) before any work."""
     if (request.content_length or 0) > BODY_MAX:
         abort(413, description=too_large())
@@ -121,7 +128,7 @@ def bodies_are_small_json():
         )
 
 
-def _invalid(field: str, message: str):
+def _invalid(field: str, message: str) -> NoReturn:
     """Abort with 422 for ``field`` of the JSON body, as validation errors are reported."""
     abort_with_data(422, messages={"json": {field: [message]}})
 
@@ -133,7 +140,7 @@ def _category(slug: str, field: str = "category") -> Category:
     return category
 
 
-def _change(item_id: int, apply) -> Item:
+def _change(item_id: int, apply: Callable[[Item], T]) -> T:
     """Run ``apply(item)`` on the item if the token's owner may change it and ``If-Match`` holds.
 
     Without ``If-Match`` the client asked to change the item as it is now, not as it
@@ -161,12 +168,12 @@ def _change(item_id: int, apply) -> Item:
     raise Conflict(description="Others kept changing this item while yours was applied; try again.")
 
 
-def _document(item: Item) -> dict:
+def _document(item: Item) -> dict[str, Any]:
     """Return ``item`` as the API shows it; call before committing, which expires it."""
     return Links().add_to_item(item_dict(item))
 
 
-def _etag(document: dict) -> str:
+def _etag(document: dict[str, Any]) -> str:
     return conditional.item_etag(document["id"], document["version"])
 
 
@@ -176,7 +183,7 @@ def _etag(document: dict) -> str:
 @bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, response="NOT_MODIFIED")
-def list_categories(headers):
+def list_categories(headers: dict[str, str]) -> Response:
     """List every category with its number of items."""
     links = Links()
     categories = db.session.execute(select(*CATEGORY_COLUMNS).order_by(Category.name)).mappings()
@@ -200,7 +207,7 @@ def list_categories(headers):
 )
 @bp.alt_response(304, response="NOT_MODIFIED")
 @bp.alt_response(404, response="NOT_FOUND", description="No such category.")
-def list_items(query, headers):
+def list_items(query: dict[str, Any], headers: dict[str, str]) -> Response:
     """List items in the order they were added, a page at a time.
 
     Follow `next` until it is null to walk them all; items added meanwhile
@@ -272,7 +279,7 @@ def list_items(query, headers):
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-def create_item(data, headers):
+def create_item(data: dict[str, Any], headers: dict[str, str]) -> ResponseReturnValue:
     """Add an item, owned by the token's owner.
 
     Send an `Idempotency-Key` to make retrying safe: a retry with the same key and
@@ -308,7 +315,7 @@ class ItemResource(MethodView):
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(304, response="NOT_MODIFIED")
     @bp.alt_response(404, response="NOT_FOUND")
-    def get(self, headers, item_id):
+    def get(self, headers: dict[str, str], item_id: int) -> Response:
         """Show one item."""
         row = item_row_by_id(item_id)
         etag = conditional.item_etag(row.id, row.version)
@@ -335,7 +342,9 @@ class ItemResource(MethodView):
     @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def patch(self, data, headers, item_id):
+    def patch(
+        self, data: dict[str, Any], headers: dict[str, str], item_id: int
+    ) -> ResponseReturnValue:
         """Change an item's name, description or category.
 
         Send `If-Match` with the ETag you read to be sure nobody changed it since
@@ -343,7 +352,7 @@ class ItemResource(MethodView):
         even if someone else changed it a moment before.
         """
 
-        def apply(item):
+        def apply(item: Item) -> Item:
             fields = dict(data)
             if "category" in fields:
                 fields["category"] = _category(data["category"])
@@ -372,7 +381,7 @@ class ItemResource(MethodView):
     )
     @bp.alt_response(412, response="PRECONDITION_FAILED")
     @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def delete(self, headers, item_id):
+    def delete(self, headers: dict[str, str], item_id: int) -> ResponseReturnValue:
         """Delete an item.
 
         Send `If-Match` with the ETag you read to be sure nobody changed it since

@@ -6,6 +6,8 @@ control characters (PostgreSQL refuses NUL, XML feeds refuse the rest).
 """
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -43,10 +45,10 @@ class Text(fields.String):
         min_length: int = 1,
         strip: bool = False,
         unix_newlines: bool = False,
-        metadata: dict | None = None,
-        **kwargs,
-    ):
-        limits = {"pattern": pattern, "maxLength": max_length}
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        limits: dict[str, Any] = {"pattern": pattern, "maxLength": max_length}
         if min_length:
             limits["minLength"] = min_length
         super().__init__(metadata={**limits, **(metadata or {})}, **kwargs)
@@ -57,31 +59,33 @@ class Text(fields.String):
         self.strip = strip
         self.unix_newlines = unix_newlines
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
             raise ma.ValidationError("Not valid Unicode text.") from None
-        if not self.min_length <= len(value) <= self.max_length:
+        if not self.min_length <= len(text) <= self.max_length:
             raise ma.ValidationError(
                 f"Give {self.min_length} to {self.max_length} characters."
                 if self.min_length
                 else f"Give at most {self.max_length} characters."
             )
-        if not self.pattern.fullmatch(value):
+        if not self.pattern.fullmatch(text):
             raise ma.ValidationError(self.message)
         if self.strip:
-            value = value.strip()
+            text = text.strip()
         if self.unix_newlines:
-            value = value.replace("\r\n", "\n")
-        return value
+            text = text.replace("\r\n", "\n")
+        return text
 
 
 class Cursor(fields.String):
     """The opaque ``cursor`` of a ``next`` link, read back as the position it encodes."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         metadata = {
             "pattern": CURSOR_PATTERN,
             "maxLength": CURSOR_MAX,
@@ -89,7 +93,9 @@ class Cursor(fields.String):
         }
         super().__init__(metadata=metadata, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(  # type: ignore[override]  # the position, not the string
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
             return decode_cursor(value)
@@ -97,7 +103,7 @@ class Cursor(fields.String):
             raise ma.ValidationError(str(exc)) from None
 
 
-def _name_field(**kwargs):
+def _name_field(**kwargs: Any) -> Text:
     return Text(
         pattern=ONE_LINE,
         message="Give a name on one line, without control characters.",
@@ -111,7 +117,7 @@ def _name_field(**kwargs):
     )
 
 
-def _description_field(**kwargs):
+def _description_field(**kwargs: Any) -> Text:
     return Text(
         pattern=MULTILINE,
         message="Remove the control characters (tabs and line breaks may stay).",
@@ -123,7 +129,7 @@ def _description_field(**kwargs):
     )
 
 
-def _category_field(**kwargs):
+def _category_field(**kwargs: Any) -> Text:
     return Text(
         pattern=NO_CONTROL,
         message="No category's slug has control characters.",
@@ -153,7 +159,7 @@ class ItemChangeSchema(ma.Schema):
     description = _description_field()
 
     @ma.validates_schema
-    def not_empty(self, data, **kwargs):
+    def not_empty(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ma.ValidationError("Give at least one of name, description and category.")
 

@@ -1,6 +1,7 @@
 """``flask export`` / ``flask import``: move or back up the catalog as a dump (catalog.dump)."""
 
 import sys
+from collections.abc import Mapping
 
 import click
 from flask.cli import with_appcontext
@@ -9,14 +10,14 @@ from flask.cli import with_appcontext
 from catalog import dump
 
 
-def _summary(counts: dict) -> str:
+def _summary(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in counts.items())
 
 
 @click.command("export")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @with_appcontext
-def export_command(path):
+def export_command(path: str) -> None:
     """Write the whole catalog to FILE as a versioned JSON Lines dump (- for stdout)."""
     dump.require_schema()
     with dump.snapshot() as connection, dump.replaced_atomically(path) as out:
@@ -37,7 +38,7 @@ def export_command(path):
     help="Delete everything the database holds first, in the same transaction.",
 )
 @with_appcontext
-def import_command(path, replace):
+def import_command(path: str, replace: bool) -> None:
     """Load a dump made by `flask export` into this database, all of it or nothing.
 
     The database must have the schema (`flask db upgrade`) and, unless --replace,

@@ -15,7 +15,7 @@ from catalog.seed import seed_demo, seed_synthetic
     help="Also add this many synthetic items, spread over the categories.",
 )
 @with_appcontext
-def seed_command(count):
+def seed_command(count: int | None) -> None:
     """Fill an empty database with the demo catalog; optionally add N synthetic items."""
     if seed_demo():
         click.echo("Loaded the demo catalog.")

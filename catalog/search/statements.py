@@ -45,12 +45,19 @@ lists a category's items in id order.
 import functools
 import math
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
+    CTE,
+    BindParameter,
     ColumnElement,
+    FromClause,
     Integer,
-    Select,
+    ScalarSelect,
+    SQLColumnExpression,
     String,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -66,7 +73,7 @@ from sqlalchemy import (
 
 from catalog.extensions import db
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
-from catalog.serialize import item_rows
+from catalog.serialize import AnyRow, AnySelect, item_rows
 
 # The longest search, in characters, on the page, in the API and in the search boxes.
 QUERY_MAX = 200
@@ -83,7 +90,7 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(q):
+def _tsquery(q: ColumnElement[str]) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(ITEM_SEARCH_CONFIG, q)
 
 
@@ -92,7 +99,7 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _words_match(words: list[str], *columns) -> ColumnElement[bool]:
+def _words_match(words: list[str], *columns: ColumnElement[str]) -> ColumnElement[bool]:
     """Return a condition true when each word appears in one of ``columns`` (SQLite)."""
     if not words:
         return literal(False)
@@ -108,7 +115,7 @@ class _Terms:
     On PostgreSQL the words are the parameter ``q``; on SQLite they are part of the query.
     """
 
-    def __init__(self, words: list[str] | None):
+    def __init__(self, words: list[str] | None) -> None:
         self.words = words
         if words is None:
             # Computed once per statement: a parameter is not folded into a constant when
@@ -116,13 +123,13 @@ class _Terms:
             # cost more than the walk.
             self.tsquery = select(_tsquery(bindparam("q", type_=String))).scalar_subquery()
 
-    def columns(self) -> list:
+    def columns(self) -> list[SQLColumnExpression[Any]]:
         """Return the columns of ``items`` that matching and scoring read."""
         if self.words is None:
             return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN)]
         return [Item.name, Item.description]
 
-    def matches(self, rows=None) -> ColumnElement[bool]:
+    def matches(self, rows: FromClause | None = None) -> ColumnElement[bool]:
         """Return a condition true for the rows that match."""
         if self.words is None:
             vector = ITEM_SEARCH_VECTOR if rows is None else rows.c[ITEM_SEARCH_COLUMN]
@@ -130,7 +137,7 @@ class _Terms:
         columns = Item.__table__.c if rows is None else rows.c
         return _words_match(self.words, columns.name, columns.description)
 
-    def score(self, rows) -> ColumnElement:
+    def score(self, rows: FromClause) -> ColumnElement[Any]:
         """Return how well a matching row of ``rows`` matches, higher is better."""
         if self.words is None:
             return func.ts_rank(rows.c[ITEM_SEARCH_COLUMN], self.tsquery)
@@ -138,11 +145,13 @@ class _Terms:
         return case((in_name, 1), else_=0)
 
 
-def _number(name: str):
+def _number(name: str) -> BindParameter[int]:
     return bindparam(name, type_=Integer)
 
 
-def _newest(terms: _Terms, limit, name: str, *where):
+def _newest(
+    terms: _Terms, limit: BindParameter[int], name: str, *where: ColumnElement[bool]
+) -> Subquery:
     """Select ``terms.columns()`` of the newest items, newest first.
 
     The LIMIT keeps a match on the result from being pushed inside, so reading this
@@ -157,7 +166,7 @@ def _newest(terms: _Terms, limit, name: str, *where):
     )
 
 
-def _page_matches(terms: _Terms, floor):
+def _page_matches(terms: _Terms, floor: ColumnElement[int]) -> tuple[ScalarSelect[bool], CTE, CTE]:
     """Return how the page finds its matches: whether it walks, what the walk found, and
     every match through the index, which is read only when the walk is not enough.
     """
@@ -192,7 +201,7 @@ def _page_matches(terms: _Terms, floor):
     return walking, walked, every
 
 
-def _statement(terms: _Terms) -> Select:
+def _statement(terms: _Terms) -> AnySelect:
     """Return the search for ``terms``; the numbers are parameters, see ``search_query``."""
     # Items above this id are the recent ones.
     floor = select(func.max(Item.id)).scalar_subquery() - _number("recent_items")
@@ -237,12 +246,12 @@ def _statement(terms: _Terms) -> Select:
 
 
 @functools.cache
-def _postgresql_statement() -> Select:
+def _postgresql_statement() -> AnySelect:
     # Built once: putting this statement together costs more than running it.
     return _statement(_Terms(None))
 
 
-def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
+def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str, Any]]:
     """Return the query for page ``page`` of items matching ``q``, best first, plus one more.
 
     Returns the statement and the parameters to execute it with.
@@ -253,7 +262,7 @@ def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
         statement, params = _postgresql_statement(), {"q": q}
     else:
         statement, params = _statement(_Terms(_WORD.findall(q))), {}
-    return statement, params | {
+    numbers: dict[str, Any] = {
         "recent_items": RECENT_ITEMS,
         "probe_items": PROBE_ITEMS,
         "ranked": RANKED,
@@ -262,9 +271,10 @@ def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
         "shown": per_page + 1,
         "offset": offset,
     }
+    return statement, params | numbers
 
 
-def search_page(q: str, page: int, per_page: int) -> tuple[list, bool]:
+def search_page(q: str, page: int, per_page: int) -> tuple[Sequence[AnyRow], bool]:
     """Return one page of items matching ``q``, best first, and whether more follow."""
     rows = db.session.execute(*search_query(q, page, per_page)).all()
     return rows[:per_page], len(rows) > per_page
@@ -276,14 +286,14 @@ class _ApiPage:
     The values are parameters, see ``api_query``.
     """
 
-    def __init__(self, terms: _Terms, by_category: bool):
+    def __init__(self, terms: _Terms, by_category: bool) -> None:
         self.terms = terms
         self.by_category = by_category
         self.after, self.wanted = _number("after"), _number("wanted")
         self.probe_items, self.walk_items = _number("probe_items"), _number("walk_items")
-        self.extra = [Item.category_id] if by_category else []
+        self.extra: list[SQLColumnExpression[Any]] = [Item.category_id] if by_category else []
 
-    def listed(self, rows=None) -> list:
+    def listed(self, rows: FromClause | None = None) -> list[ColumnElement[bool]]:
         """Return the conditions on the rows of ``rows`` (or of ``items``) the page lists."""
         conditions = [self.terms.matches(rows)]
         if self.by_category:
@@ -291,7 +301,7 @@ class _ApiPage:
             conditions.append(category_id == _number("category_id"))
         return conditions
 
-    def first(self, limit, name: str):
+    def first(self, limit: BindParameter[int], name: str) -> Subquery:
         """Select what matching reads of the first ``limit`` items after the cursor.
 
         The LIMIT keeps a match from being pushed inside, so reading this is a walk up the
@@ -305,7 +315,7 @@ class _ApiPage:
             .subquery(name)
         )
 
-    def nth_after(self, n):
+    def nth_after(self, n: BindParameter[int]) -> ScalarSelect[int]:
         """Return the id of the ``n``th item after the cursor, NULL when there are fewer."""
         return (
             select(Item.id)
@@ -316,7 +326,7 @@ class _ApiPage:
             .scalar_subquery()
         )
 
-    def walk(self):
+    def walk(self) -> tuple[ScalarSelect[bool], CTE]:
         """Return whether the page walks, and what the walk finds."""
         probed = self.first(self.probe_items, "probed")
         hits = (
@@ -345,7 +355,7 @@ class _ApiPage:
         )
         return walking, walked
 
-    def beyond(self, walking, walked):
+    def beyond(self, walking: ScalarSelect[bool], walked: CTE) -> Subquery:
         """Return the matches the index finds where the walk stops, when the page needs them."""
         # Where the index takes over: after the last item the walk reads when it reads them
         # all, or none when fewer follow (the walk then saw every one); after the cursor
@@ -375,7 +385,7 @@ class _ApiPage:
             .subquery("later")
         )
 
-    def statement(self) -> Select:
+    def statement(self) -> AnySelect:
         """Return the whole statement: the walk's matches, then the index's, in id order."""
         walking, walked = self.walk()
         later = self.beyond(walking, walked)
@@ -385,30 +395,31 @@ class _ApiPage:
         )
 
 
-def _api_statement(terms: _Terms, by_category: bool) -> Select:
+def _api_statement(terms: _Terms, by_category: bool) -> AnySelect:
     """Return the API's search for ``terms``; the values are parameters, see ``api_query``."""
     return _ApiPage(terms, by_category).statement()
 
 
 @functools.cache
-def _postgresql_api_statement(by_category: bool) -> Select:
+def _postgresql_api_statement(by_category: bool) -> AnySelect:
     # Built once, as the page's statement is.
     return _api_statement(_Terms(None), by_category)
 
 
 def api_query(
     q: str, after: int, count: int, category_id: int | None = None
-) -> tuple[Select, dict]:
+) -> tuple[AnySelect, dict[str, Any]]:
     """Return the query for the first ``count`` items matching ``q`` with ids above ``after``.
 
     In id order, in ``category_id`` only if given. Returns the statement and the
     parameters to execute it with.
     """
     by_category = category_id is not None
+    params: dict[str, Any] = {}
     if _on_postgresql():
-        statement, params = _postgresql_api_statement(by_category), {"q": q}
+        statement, params["q"] = _postgresql_api_statement(by_category), q
     else:
-        statement, params = _api_statement(_Terms(_WORD.findall(q)), by_category), {}
+        statement = _api_statement(_Terms(_WORD.findall(q)), by_category)
     params |= {
         "after": after,
         "wanted": count,

@@ -13,7 +13,7 @@ PAGES_MAX = 100
 
 @bp.get("/search")
 @read_only
-def search():
+def search() -> str:
     """Show the items matching ``q``, best matches first, a page at a time."""
     # PostgreSQL refuses NUL in text, and no control character helps a search.
     q = without_controls(request.args.get("q", "")).strip()

@@ -42,6 +42,8 @@ every template the signed-in user and the rules about what they may change, and
 ``converters`` gives the blueprints' URL rules ``<int_id:...>``; both before any blueprint.
 """
 
+from flask import Flask
+
 from catalog.extensions import csrf
 from catalog.web import (
     bodies,
@@ -58,7 +60,7 @@ from catalog.web import (
 )
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Install the web plumbing in the order this module's docstring explains."""
     hosts.init_app(app)
     request_log.init_app(app)

@@ -5,7 +5,10 @@ integer column, so such a URL is a plain 404 before any view or query runs. The 
 document says the same bounds: flask-smorest reads them from the converter.
 """
 
-from werkzeug.routing import IntegerConverter
+from typing import Any
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from catalog.models import ID_MAX
 
@@ -13,11 +16,11 @@ from catalog.models import ID_MAX
 class IdConverter(IntegerConverter):
     """A row's id: a whole number from 0 to ``ID_MAX``."""
 
-    def __init__(self, url_map, *args, **kwargs):
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", ID_MAX)
         super().__init__(url_map, *args, **kwargs)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Register the converters; before any blueprint, whose rules name them."""
     app.url_map.converters["int_id"] = IdConverter

@@ -19,7 +19,8 @@ configured canonical origin would add nothing to that and would take a site reac
 several names (``<app>.herokuapp.com`` and its own domain) to one of them.
 """
 
-from flask import render_template, request
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, SecurityError
 
 from catalog.web.errors import render_problem, wants_problem
@@ -27,20 +28,20 @@ from catalog.web.errors import render_problem, wants_problem
 REFUSED_HOST = "This site does not answer to the host name this request was sent to."
 
 
-def refuse_other_hosts():
+def refuse_other_hosts() -> None:
     """Raise Flask's error for a host outside ``ALLOWED_HOSTS`` before any other hook runs."""
     if isinstance(request.routing_exception, SecurityError):
         raise request.routing_exception
 
 
-def render_refused_host(error: SecurityError):
+def render_refused_host(error: SecurityError) -> ResponseReturnValue:
     """Answer a refused host with 400, on a page that builds no URL."""
     if wants_problem():
         return render_problem(BadRequest(description=REFUSED_HOST))
     return render_template("errors/refused_host.html", message=REFUSED_HOST), 400
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Register the host check; install it before every other ``before_request`` hook."""
     app.before_request(refuse_other_hosts)
     app.register_error_handler(SecurityError, render_refused_host)

@@ -19,9 +19,10 @@ back to counting in Redis, with a line in the log, as soon as one answers.
 """
 
 import logging
+from typing import Any
 
 import redis
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Flask, current_app, request
 from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
@@ -46,7 +47,7 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGN_IN: set[str] = set()
 
 
-def redis_options() -> dict:
+def redis_options() -> dict[str, Any]:
     """Return redis-py's options for every client of Redis: the limiter, /healthz, doctor."""
     return {
         "socket_connect_timeout": REDIS_TIMEOUT,
@@ -78,11 +79,11 @@ def limit_key() -> str:
 
 
 def write_limit() -> str:
-    return current_app.config["RATELIMIT_WRITES"]
+    return str(current_app.config["RATELIMIT_WRITES"])
 
 
 def sign_in_limit() -> str:
-    return current_app.config["RATELIMIT_SIGN_IN"]
+    return str(current_app.config["RATELIMIT_SIGN_IN"])
 
 
 def is_read() -> bool:
@@ -142,7 +143,7 @@ def limit_sign_in(bp: Blueprint, *views: str) -> None:
     _sign_in(bp)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     for name, value in SETTINGS.items():
         # Set even when unchanged: Flask-Limiter carries some settings over from the
         # previous app in the process when an app leaves them out.

@@ -6,7 +6,7 @@ development shows what production will block; the redirect to HTTPS and HSTS fol
 answers to is catalog.web.hosts's.
 """
 
-from flask import abort, current_app, request
+from flask import Flask, abort, current_app, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,7 +26,7 @@ CONTENT_SECURITY_POLICY = {
 HSTS_MAX_AGE = 365 * 24 * 3600
 
 
-def refuse_plain_http_api_writes():
+def refuse_plain_http_api_writes() -> None:
     """Answer an API write over plain HTTP with 400: redirecting it would come too late.
 
     By the time a redirect could answer, the request has crossed the network in clear,
@@ -53,11 +53,14 @@ def refuse_plain_http_api_writes():
     abort(400, description=detail)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # The router sets X-Forwarded-For/-Proto/-Port and keeps Host as the client sent it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_port=proxies)
+        # Flask's own way to add a WSGI middleware, which its annotations do not foresee.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_port=proxies
+        )
 
     force_https = app.config["FORCE_HTTPS"]
     if force_https:

@@ -9,7 +9,7 @@ the search page's.
 
 from datetime import datetime
 
-from flask import g
+from flask import Flask, g
 from markupsafe import Markup
 
 from catalog.changes import can_change, is_admin
@@ -23,12 +23,12 @@ def timestamp(value: datetime) -> Markup:
     )
 
 
-def permissions() -> dict:
+def permissions() -> dict[str, object]:
     """Give templates the signed-in user and the rules about what they may change."""
     return {"current_user": g.get("user"), "is_admin": is_admin, "can_change": can_change}
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.add_template_filter(timestamp, "timestamp")
     app.context_processor(permissions)
     app.jinja_env.globals["search_query_max"] = QUERY_MAX

@@ -5,7 +5,7 @@ user is loaded through it, so a cookie whose session was ended, here or on anoth
 device, names nobody and is forgotten. Sign-in and sign-out are catalog.auth's.
 """
 
-from flask import g, request, session
+from flask import Flask, g, request, session
 from sqlalchemy import select
 
 from catalog.extensions import db
@@ -30,5 +30,5 @@ def load_user() -> None:
     g.user = user
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.before_request(load_user)
