@@ -42,7 +42,7 @@ def test_every_wait_is_bounded_well_under_gunicorns_timeout(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     options = engine_options()
     gunicorn_timeout = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["timeout"]
-    # Connections are checked at checkout without a statement (catalog.connections).
+    # Connections are checked at checkout without a statement (catalog.web.connections).
     assert "pool_pre_ping" not in options
     assert options["max_overflow"] == 0
     assert options["pool_timeout"] == 5
