@@ -1,22 +1,35 @@
-# Catalog: `make run` serves the demo catalog, `make test` runs the suite.
+# Catalog: `make run` serves the demo catalog, `make test` runs the fast suite, `make test-all`
+# all of it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := catalog
 
-.PHONY: run test lint format requirements bench clean
+.PHONY: run test test-all lint format requirements bench clean
 
 run: $(VENV)/.run-deps
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask seed
 	FLASK_DEBUG=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# The fast suite leaves out the tests marked slow (browser, faults, load, deploy, packaging...);
+# test-all runs this same recipe with every test. One tier: make test PYTEST_MARKERS=slow.
+PYTEST_MARKERS ?= not slow
+# pytest-xdist: a worker process per core (PYTEST_WORKERS=0: all in one process). Tests in one
+# xdist_group (the browser tests, the fault tests' cluster, the load test) share a worker.
+PYTEST_WORKERS ?= auto
+
 test: $(VENV)/.dev-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+		$(if $(PYTEST_MARKERS),-m "$(PYTEST_MARKERS)") $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test PYTEST_MARKERS=
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .

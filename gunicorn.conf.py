@@ -23,7 +23,7 @@ keepalive = 5
 forwarded_allow_ips = "*"
 
 # Logs go to the process's output, where the platform collects them. The app logs one
-# line per request with its request id (catalog/request_log.py), so gunicorn's own
+# line per request with its request id (catalog/web/request_log.py), so gunicorn's own
 # access log stays off; GUNICORN_CMD_ARGS="--access-logfile -" turns it on.
 errorlog = "-"
 accesslog = None

@@ -218,8 +218,27 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render(results) -> str:
-    """Return the Markdown of RESULTS.md for ``results``."""
+# Sections of RESULTS.md written by hand (measurements no run makes): a new report keeps
+# them as the previous one had them.
+KEPT_SECTIONS = ("Search plans",)
+
+
+def kept_sections(previous: str) -> list[str]:
+    """Return the lines of ``previous``'s hand-written sections (``KEPT_SECTIONS``)."""
+    kept: list[str] = []
+    keeping = False
+    for line in previous.splitlines():
+        if line.startswith("## "):
+            keeping = line[3:].strip() in KEPT_SECTIONS
+        if keeping:
+            kept.append(line)
+    if kept and kept[-1]:
+        kept.append("")
+    return kept
+
+
+def render(results, previous: str = "") -> str:
+    """Return the Markdown of RESULTS.md for ``results``, keeping ``previous``'s own sections."""
     meta = results["meta"]
     out = ["# Benchmark results", ""]
     out.append(
@@ -245,6 +264,7 @@ def render(results) -> str:
     out.append("")
     for size, data in sorted(_sizes(results).items()):
         out += _size_section(size, data)
+    out += kept_sections(previous)
     out += _environment(meta)
     return "\n".join(out) + "\n"
 

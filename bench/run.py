@@ -119,8 +119,9 @@ def _terminate(signum, frame):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    previous = args.output.read_text() if args.output.exists() else ""
     if args.render:
-        args.output.write_text(report.render(json.loads(args.render.read_text())))
+        args.output.write_text(report.render(json.loads(args.render.read_text()), previous))
         log(f"Wrote {args.output} from {args.render}")
         return 0
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -144,7 +145,7 @@ def main(argv=None) -> int:
     results["meta"]["duration_minutes"] = round((time.monotonic() - started) / 60, 1)
     results["meta"]["load_average_end"] = _load_average()
     (run_dir / "results.json").write_text(json.dumps(results, indent=2))
-    text = report.render(results)
+    text = report.render(results, previous)
     args.output.write_text(text)
     print(text)
     log(f"Wrote {args.output}")

@@ -1,56 +1,59 @@
-"""Catalog: an item catalog on Flask, SQLAlchemy 2 and PostgreSQL."""
+"""Catalog: an item catalog on Flask, SQLAlchemy 2 and PostgreSQL.
+
+``create_app`` reads as the app's manifest: settings, extensions, the web plumbing
+every request goes through (catalog.web, in its order), the per-app clients of
+sign-in and of the API, every blueprint, the commands. docs/architecture.md says
+where each part lives and why.
+"""
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
 from catalog import (
+    account_tokens,
     api,
     auth,
-    bodies,
-    cli,
-    connections,
-    errors,
+    commands,
+    extensions,
     feeds,
     health,
-    images,
-    limits,
     manage,
-    outages,
-    request_log,
-    search,
-    security,
-    tokens,
+    oidc,
     views,
+    web,
 )
+from catalog.api import docs as api_docs
+from catalog.api import routes as api_routes
 from catalog.config import configure
-from catalog.extensions import csrf, db, migrate
+from catalog.images import views as image_views
+from catalog.search import views as search_views
+
+# Every blueprint, registered in this order; the API's through flask-smorest (api.register).
+BLUEPRINTS = (
+    views.bp,
+    search_views.bp,
+    manage.bp,
+    auth.bp,
+    account_tokens.bp,
+    feeds.bp,
+    health.bp,
+    image_views.bp,
+    api_routes.bp,
+    api_docs.bp,
+)
 
 
-def create_app(test_config=None):
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the app; ``test_config`` overrides the environment."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
-
-    request_log.init_app(app)
-    security.init_app(app)
-    db.init_app(app)
-    migrate.init_app(app, db)
-    bodies.init_app(app)
-    images.init_app(app)
-    csrf.init_app(app)
-    outages.init_app(app)
-    connections.init_app(app)
-    limits.init_app(app)
-    auth.init_app(app)
-    errors.init_app(app)
-    cli.init_app(app)
+    extensions.init_app(app)
+    web.init_app(app)
+    oidc.init_app(app)
     api.init_app(app)
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(manage.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(tokens.bp)
-    app.register_blueprint(images.bp)
+    for blueprint in BLUEPRINTS:
+        api.register(app, blueprint)
+    commands.init_app(app)
     return app

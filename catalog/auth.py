@@ -1,14 +1,16 @@
 """Sign-in (through the identity provider, or dev sign-in), sign-out, and the account page.
 
 The signed session cookie names a ``UserSession`` row; each request loads the user
-through that row. Signing out deletes the row, so every copy of that cookie stops
-working at once, while the user's other browsers stay signed in; "sign out
-everywhere" deletes all of the user's rows.
+through that row (catalog.web.users). Signing out deletes the row, so every copy of
+that cookie stops working at once, while the user's other browsers stay signed in;
+"sign out everywhere" deletes all of the user's rows.
 """
 
 import functools
 import logging
 import secrets
+from collections.abc import Callable
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 import requests
@@ -25,43 +27,42 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from catalog import demo, oidc
-from catalog.changes import can_change, is_admin
+from catalog.changes import is_admin
 from catalog.extensions import db
-from catalog.forms import ButtonForm, DevLoginForm
+from catalog.forms import ButtonForm, DevLoginForm, TokenForm
+from catalog.identity import SESSION_ID, SESSION_USER
 from catalog.models import User, UserSession, utcnow
+from catalog.text import has_controls
+from catalog.tokens import tokens_of
+from catalog.web import limits
 
 bp = Blueprint("auth", __name__)
+limits.limit_writes(bp)
+limits.limit_sign_in(bp, "start", "callback", "dev_login")
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
-SESSION_ID = "sid"
-# Also in the (signed) cookie so that rate limits can key on the user before it is loaded.
-SESSION_USER = "user_id"
 SESSION_NEXT = "login_next"
 NEXT_MAX = 2000
-# Endpoints that never need to know who is asking.
-SESSIONLESS = frozenset({"static", "images.serve"})
-
-
-def init_app(app):
-    """Set up sign-in through the identity provider, when one is configured."""
-    oidc.init_app(app)
 
 
 def safe_next(target: str | None) -> str | None:
     """Return ``target`` when it is a path on this site, else None.
 
     A browser reads ``//host``, ``/\\host``, ``https:...`` and paths with control
-    characters (which it strips) as another site, so all of those are refused.
+    characters (which it strips) as another site, so all of those are refused
+    (control characters as catalog.text counts them).
     """
     if not target or len(target) > NEXT_MAX:
         return None
     if not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+    if "\\" in target or has_controls(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -74,58 +75,30 @@ def login_url(next_target: str | None = None) -> str:
     return url_for("auth.login", next=safe_next(next_target))
 
 
-def login_required(view):
+def login_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Send anonymous visitors to sign in, then back to the page they asked for."""
 
     @functools.wraps(view)
-    def wrapped(**kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if g.user is None:
             # After a POST, come back to the form (the same URL, read with GET).
             target = request.full_path if request.method == "GET" else request.path
             return redirect(login_url(target.rstrip("?")))
-        return view(**kwargs)
+        return view(*args, **kwargs)
 
     return wrapped
 
 
-def admin_required(view):
+def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Let only admins through: others get 403, anonymous visitors are sent to sign in."""
 
     @functools.wraps(view)
-    def wrapped(**kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if g.user is not None and not is_admin(g.user):
             abort(403, description="Only admins can manage categories.")
-        return view(**kwargs)
+        return view(*args, **kwargs)
 
     return login_required(wrapped)
-
-
-@bp.before_app_request
-def load_user():
-    """Put the signed-in user in ``g.user`` (or None); forget sessions that were ended."""
-    g.user = None
-    # Checked before the session is read, which would make the answer vary by cookie:
-    # files and pictures are the same for everyone, and cached as such.
-    if request.endpoint in SESSIONLESS:
-        return
-    session_id = session.get(SESSION_ID)
-    if session_id is None:
-        return
-    user = db.session.scalar(
-        select(User)
-        .join(User.sessions)
-        .where(UserSession.id == session_id, UserSession.user_id == session.get(SESSION_USER))
-    )
-    if user is None:  # signed out here or elsewhere, or the user is gone
-        session.clear()
-        return
-    g.user = user
-
-
-@bp.app_context_processor
-def permissions():
-    """Give templates the signed-in user and the rules about what they may change."""
-    return {"current_user": g.get("user"), "is_admin": is_admin, "can_change": can_change}
 
 
 def start_session(user: User) -> None:
@@ -161,7 +134,7 @@ def end_sessions(user: User) -> None:
     session.clear()
 
 
-def finish_sign_in(user: User, next_target: str | None):
+def finish_sign_in(user: User, next_target: str | None) -> ResponseReturnValue:
     """Start ``user``'s session, commit, and go where they were heading."""
     start_session(user)
     db.session.commit()
@@ -169,7 +142,9 @@ def finish_sign_in(user: User, next_target: str | None):
     return redirect(safe_next(next_target) or url_for("catalog.index"))
 
 
-def sign_in_failed(message: str, status: int = 400, next_target: str | None = None):
+def sign_in_failed(
+    message: str, status: int = 400, next_target: str | None = None
+) -> ResponseReturnValue:
     """Answer a failed or cancelled sign-in with a page that offers to try again."""
     return render_template(
         "auth/failed.html", message=message, retry_url=login_url(next_target)
@@ -177,7 +152,7 @@ def sign_in_failed(message: str, status: int = 400, next_target: str | None = No
 
 
 @bp.get("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Offer the ways to sign in: the identity provider, and demo users in development."""
     next_target = safe_next(request.args.get("next"))
     if g.user is not None:
@@ -192,7 +167,7 @@ def login():
 
 
 @bp.get("/login/oidc")
-def start():
+def start() -> ResponseReturnValue:
     """Send the browser to the identity provider with state, nonce and a PKCE challenge."""
     client = oidc.client()
     if client is None:
@@ -202,7 +177,10 @@ def start():
     if next_target:
         session[SESSION_NEXT] = next_target
     try:
-        return client.authorize_redirect(url_for("auth.callback", _external=True))
+        redirected: ResponseReturnValue = client.authorize_redirect(
+            url_for("auth.callback", _external=True)
+        )
+        return redirected
     except requests.RequestException:
         log.warning("identity provider unreachable at sign-in", exc_info=True)
         return sign_in_failed(
@@ -213,7 +191,7 @@ def start():
 
 
 @bp.get("/login/callback")
-def callback():
+def callback() -> ResponseReturnValue:
     """Finish signing in: check state, exchange the code, verify the ID token, upsert."""
     client = oidc.client()
     if client is None:
@@ -253,7 +231,7 @@ def callback():
 
 
 @bp.route("/login/dev", methods=["GET", "POST"])
-def dev_login():
+def dev_login() -> ResponseReturnValue:
     """Sign in as a demo user without a password; this URL exists only in debug and testing."""
     if not current_app.config["DEV_LOGIN"]:
         abort(404)
@@ -268,7 +246,7 @@ def dev_login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out of this browser; a copy of this session's cookie no longer works either."""
     end_session()
     db.session.commit()
@@ -278,20 +256,22 @@ def logout():
 
 @bp.get("/account")
 @login_required
-def account():
-    """Show who is signed in, and the button that ends every session."""
+def account() -> ResponseReturnValue:
+    """Show who is signed in, their API tokens, and the button that ends every session."""
     return render_template(
         "auth/account.html",
         user=g.user,
         admin=is_admin(g.user),
         demo_issuer=demo.DEMO_ISSUER,
         form=ButtonForm(),
+        tokens=tokens_of(g.user),
+        token_form=TokenForm(),
     )
 
 
 @bp.post("/account/sign-out-everywhere")
 @login_required
-def sign_out_everywhere():
+def sign_out_everywhere() -> ResponseReturnValue:
     """End all of the user's sessions, on every device and browser."""
     end_sessions(g.user)
     db.session.commit()

@@ -1,10 +1,18 @@
 """Who may change what, and the changes themselves: the rules the forms and the API share.
 
 Helpers here change objects and flush, so that the database's constraints speak
-while the caller can still answer; the caller (a view) commits once. When a
-constraint refuses a change the session is rolled back and a ``Refused``
-subclass says why in words fit for the person who asked.
+while the caller can still answer; when one refuses a change, a ``Refused`` subclass
+says why in words fit for the person who asked. Nothing here commits or rolls back
+the transaction: the view owns it, and commits once, or not at all. Each change is
+made in a savepoint, so that a refused one is undone alone and the view can go on
+(show the form again, read the newer version). A view that answers every refusal at
+once and stops, as the API does, passes ``savepoint=False``: it saves the two
+statements, and its request's transaction is dropped at the end.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -40,20 +48,31 @@ def is_admin(user: User | None) -> bool:
 
 def can_change(user: User | None, item: Item) -> bool:
     """Tell whether ``user`` may edit or delete ``item``: its owner or an admin."""
-    return user is not None and (item.owner_id == user.id or is_admin(user))
+    return may_change(user, item.owner_id)
 
 
-def _flush(duplicate_message: str) -> None:
-    """Flush pending changes; turn a unique violation or a stale row into ``Refused``."""
+def may_change(user: User | None, owner_id: int) -> bool:
+    """Tell whether ``user`` may edit or delete an item of ``owner_id``'s: they or an admin."""
+    return user is not None and (owner_id == user.id or is_admin(user))
+
+
+@contextmanager
+def _change(duplicate_message: str, *, savepoint: bool = True) -> Iterator[None]:
+    """Make the block's changes, in a savepoint unless told not to, and flush them.
+
+    A unique violation or a stale row becomes ``DuplicateName`` (with
+    ``duplicate_message``) or ``StaleVersion``, with the savepoint rolled back; without
+    one the session is left as the failed flush left it, for the request's end to drop.
+    """
     try:
-        db.session.flush()
+        with db.session.begin_nested() if savepoint else nullcontext():
+            yield
+            db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         if is_unique_violation(exc):
             raise DuplicateName(duplicate_message) from exc
         raise
     except StaleDataError as exc:
-        db.session.rollback()
         raise StaleVersion("Someone else changed this while you were editing it.") from exc
 
 
@@ -61,7 +80,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     """Tell whether ``exc`` is a unique constraint's refusal, on PostgreSQL or SQLite."""
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate is not None:  # PostgreSQL
-        return sqlstate == "23505"
+        return bool(sqlstate == "23505")
     return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
@@ -73,26 +92,30 @@ def add_item(
     *,
     picture: Picture | None = None,
     image_alt: str = "",
+    savepoint: bool = True,
 ) -> Item:
     """Add an item named ``name`` to ``category``, owned by ``owner``, with ``picture``."""
-    item = Item(
-        owner=owner,
-        category=category,
-        name=name.strip(),
-        slug=slugify(name),
-        description=description,
-        image_alt=image_alt,
-    )
-    if picture is not None:
-        # Stored first; the item goes in once, with it, when flushed below.
-        with db.session.no_autoflush:
-            store.attach(item, picture)
-    db.session.add(item)
-    _flush(f"{category.name} already has an item called “{item.name}”.")
+    duplicate = f"{category.name} already has an item called “{name.strip()}”."
+    # Made inside the savepoint: the item joins its category's and owner's collections,
+    # which would otherwise be flushed, without it, when the savepoint begins.
+    with _change(duplicate, savepoint=savepoint):
+        item = Item(
+            owner=owner,
+            category=category,
+            name=name.strip(),
+            slug=slugify(name),
+            description=description,
+            image_alt=image_alt,
+        )
+        if picture is not None:
+            # Stored first; the item goes in once, with it, when flushed below.
+            with db.session.no_autoflush:
+                store.attach(item, picture)
+        db.session.add(item)
     return item
 
 
-def change_item(item: Item, version: int, **changes) -> Item:
+def change_item(item: Item, version: int | None, *, savepoint: bool = True, **changes: Any) -> Item:
     """Apply ``changes`` (name, description, category, image_alt, and ``picture``: a
     processed picture, or None to remove it) to ``item`` read at ``version``.
 
@@ -101,46 +124,47 @@ def change_item(item: Item, version: int, **changes) -> Item:
     """
     if item.version != version:
         raise StaleVersion("Someone else changed this while you were editing it.")
-    if "name" in changes:
-        item.name = changes.pop("name").strip()
-        item.slug = slugify(item.name)
-    for field in ("description", "category", "image_alt"):
-        if field in changes:
-            setattr(item, field, changes.pop(field))
-    if "picture" in changes:
-        # Stored without flushing the item: its changes go out in one UPDATE, below.
-        with db.session.no_autoflush:
-            store.attach(item, changes.pop("picture"))
-    if changes:
-        raise TypeError(f"unknown item fields: {', '.join(changes)}")
-    with db.session.no_autoflush:  # a stale row must fail in _flush, not on this read
-        message = f"{item.category.name} already has an item called “{item.name}”."
-    _flush(message)
+    unknown = set(changes) - {"name", "description", "category", "image_alt", "picture"}
+    if unknown:
+        raise TypeError(f"unknown item fields: {', '.join(sorted(unknown))}")
+    name = changes["name"].strip() if "name" in changes else item.name
+    category = changes.get("category", item.category)
+    with _change(f"{category.name} already has an item called “{name}”.", savepoint=savepoint):
+        if "name" in changes:
+            item.name = name
+            item.slug = slugify(name)
+        for field in ("description", "category", "image_alt"):
+            if field in changes:
+                setattr(item, field, changes[field])
+        if "picture" in changes:
+            # Stored without flushing the item: its changes go out in one UPDATE, below.
+            with db.session.no_autoflush:
+                store.attach(item, changes["picture"])
     return item
 
 
-def remove_item(item: Item, version: int | None = None) -> None:
+def remove_item(item: Item, version: int | None = None, *, savepoint: bool = True) -> None:
     """Delete ``item``; with ``version``, only if nobody changed it since."""
     if version is not None and item.version != version:
         raise StaleVersion("Someone else changed this item since you last saw it.")
-    db.session.delete(item)
-    _flush("")
+    with _change("", savepoint=savepoint):
+        db.session.delete(item)
 
 
 def add_category(name: str, description: str = "") -> Category:
     """Add a category named ``name``."""
     category = Category(name=name.strip(), slug=slugify(name), description=description)
-    db.session.add(category)
-    _flush(f"There is already a category called “{category.name}”.")
+    with _change(f"There is already a category called “{category.name}”."):
+        db.session.add(category)
     return category
 
 
 def change_category(category: Category, name: str, description: str) -> Category:
     """Rename ``category`` and change its description."""
-    category.name = name.strip()
-    category.slug = slugify(category.name)
-    category.description = description
-    _flush(f"There is already a category called “{category.name}”.")
+    with _change(f"There is already a category called “{name.strip()}”."):
+        category.name = name.strip()
+        category.slug = slugify(category.name)
+        category.description = description
     return category
 
 
@@ -150,11 +174,10 @@ def remove_category(category: Category) -> None:
         raise CategoryNotEmpty(
             f"{category.name} still holds {category.item_count} item(s); move or delete them first."
         )
-    db.session.delete(category)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.delete(category)
     except IntegrityError as exc:  # an item arrived after the count was read
-        db.session.rollback()
         raise CategoryNotEmpty(
             f"{category.name} is not empty; move or delete its items first."
         ) from exc

@@ -3,14 +3,17 @@
 import os
 import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import limits
+from flask import Flask
 from PIL import Image
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "OIDC_ISSUER": "https://accounts.google.com",
     "OIDC_CLIENT_ID": None,
     "OIDC_CLIENT_SECRET": None,
@@ -19,7 +22,7 @@ DEFAULTS = {
     "ITEMS_PER_PAGE": 20,
     "LATEST_ITEMS": 10,
     # PostgreSQL connections are checked at checkout without a round trip instead of
-    # with pool_pre_ping (catalog.connections).
+    # with pool_pre_ping (catalog.web.connections).
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -37,7 +40,7 @@ DEFAULTS = {
     # The largest request body, in bytes: a form or an item is a few KiB at most.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # The largest picture accepted, in bytes and in pixels (checked before decoding); the
-    # routes that take one raise the body limit to this (catalog.images.uploads).
+    # routes that take one raise the body limit to this (catalog.web.uploads).
     "IMAGE_MAX_BYTES": 5_000_000,
     "IMAGE_MAX_PIXELS": 40_000_000,
 }
@@ -74,7 +77,7 @@ DATABASE_NUMBERS = {
     "DATABASE_STATEMENT_TIMEOUT": 0,
 }
 
-# Rate limits, in the limits library's notation; their defaults are in catalog.limits.
+# Rate limits, in the limits library's notation; their defaults are in catalog.web.limits.
 RATE_LIMITS = ("RATELIMIT_WRITES", "RATELIMIT_SIGN_IN")
 # What redis-py's from_url understands.
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -112,7 +115,7 @@ def admin_emails(value: str | None) -> frozenset[str]:
     return frozenset(e.strip().lower() for e in (value or "").split(",") if e.strip())
 
 
-def flag(name: str, value) -> bool:
+def flag(name: str, value: object) -> bool:
     """Read an on/off setting given as a bool or as text such as ``1``, ``true``, ``off``."""
     if isinstance(value, bool):
         return value
@@ -124,7 +127,7 @@ def flag(name: str, value) -> bool:
     raise ConfigError(f"{name} must be on or off (1/0, true/false), not {value!r}")
 
 
-def count(name: str, value, minimum: int = 0) -> int:
+def count(name: str, value: Any, minimum: int = 0) -> int:
     """Read a whole-number setting given as an int or as text."""
     try:
         number = int(value)
@@ -139,7 +142,7 @@ def count(name: str, value, minimum: int = 0) -> int:
 _HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII)
 
 
-def allowed_hosts(value) -> list[str] | None:
+def allowed_hosts(value: str | list[str] | None) -> list[str] | None:
     """Parse ``ALLOWED_HOSTS`` into werkzeug's trusted hosts, or None when it names none.
 
     Names are exact; ``*.example.com`` or ``.example.com`` (werkzeug's spelling, to which
@@ -169,7 +172,7 @@ def allowed_hosts(value) -> list[str] | None:
     return hosts or None
 
 
-def rate_limit(name: str, value) -> str:
+def rate_limit(name: str, value: object) -> str:
     """Check a rate limit such as ``60 per minute`` or ``10/second;100/day``; return it."""
     text = str(value).strip()
     try:
@@ -203,13 +206,13 @@ def web_concurrency() -> int:
     return min(2 * (cores or 1) + 1, MAX_DEFAULT_WORKERS)
 
 
-def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict:
+def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict[str, Any]:
     """Return psycopg's connection arguments: the timeouts, kept apart from the URL's options.
 
     ``statement_timeout`` (seconds, 0 for none) goes in the startup ``options`` ahead of any
     the URL already has, so that a ``-c statement_timeout=...`` in DATABASE_URL still wins.
     """
-    arguments = {"connect_timeout": connect_timeout}
+    arguments: dict[str, Any] = {"connect_timeout": connect_timeout}
     options = [f"-c statement_timeout={statement_timeout * 1000}"] if statement_timeout else []
     try:
         given = make_url(url).query.get("options")
@@ -222,7 +225,7 @@ def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict
     return arguments
 
 
-def configure(app, overrides=None) -> None:
+def configure(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Load defaults, then the environment, then ``overrides`` into ``app.config``."""
     app.config.from_mapping(DEFAULTS)
     for name in ENVIRONMENT:
@@ -290,7 +293,7 @@ def configure(app, overrides=None) -> None:
     app.config["TRUSTED_PROXIES"] = count(
         "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0 if relaxed else 1)
     )
-    # Flask refuses any other Host once this is a list (catalog.security answers the 400);
+    # Flask refuses any other Host once this is a list (catalog.web.security answers the 400);
     # None, when ALLOWED_HOSTS is unset, lets every host in, in every mode.
     app.config["TRUSTED_HOSTS"] = allowed_hosts(app.config.get("ALLOWED_HOSTS"))
     # Rate limits and their store: a typo here would otherwise surface as a traceback on

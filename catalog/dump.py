@@ -1,4 +1,4 @@
-"""``flask export`` / ``flask import``: the whole catalog as a portable JSON Lines dump.
+"""The whole catalog as a portable JSON Lines dump, as ``flask export`` and ``flask import`` use it.
 
 The first line is a header naming the format, its version, the schema revision it
 came from and how many rows of each table follow; then one line per row,
@@ -12,17 +12,15 @@ import base64
 import binascii
 import json
 import os
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 import click
 from alembic.runtime.migration import MigrationContext
-from flask.cli import with_appcontext
 from sqlalchemy import (
     Column,
     Connection,
@@ -38,10 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-# The module rather than its names: cli imports this module to register its commands.
-from catalog import cli
 from catalog.extensions import db
-from catalog.models import utcnow
+from catalog.models import recount_items, utcnow
 
 FORMAT = "catalog-dump"
 VERSION = 1
@@ -62,7 +58,7 @@ def tables() -> list[Table]:
     return list(db.metadata.sorted_tables)
 
 
-def _is_binary(column: Column) -> bool:
+def _is_binary(column: Column[Any]) -> bool:
     kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
     return isinstance(kind, LargeBinary)
 
@@ -89,12 +85,13 @@ def snapshot() -> Iterator[Connection]:
             )
         with connection.begin():
             if connection.dialect.name == "sqlite":
-                # The driver opens transactions only before writes; a reader asks for one.
+                # Transactions begin only before writes (catalog.extensions); a reader
+                # that needs one snapshot asks for one.
                 connection.exec_driver_sql("BEGIN")
             yield connection
 
 
-def header(connection: Connection) -> dict:
+def header(connection: Connection) -> dict[str, Any]:
     """Describe the dump about to be written: format, source and row counts."""
     revisions = MigrationContext.configure(connection).get_current_heads()
     return {
@@ -110,7 +107,7 @@ def header(connection: Connection) -> dict:
     }
 
 
-def _encode(value):
+def _encode(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes | memoryview):
@@ -118,12 +115,12 @@ def _encode(value):
     raise TypeError(f"cannot write a {type(value).__name__} to a dump")
 
 
-def _line(record: dict) -> str:
+def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_encode) + "\n"
 
 
 def write_dump(
-    connection: Connection, out: TextIO, head: dict, progress: Progress | None = None
+    connection: Connection, out: TextIO, head: dict[str, Any], progress: Progress | None = None
 ) -> None:
     """Write ``head`` and then every row, table by table, in primary key order."""
     out.write(_line(head))
@@ -142,7 +139,7 @@ def replaced_atomically(path: str) -> Iterator[TextIO]:
     """Open ``path`` for writing; it appears only once complete (``-``: standard output)."""
     if path == "-":
         with click.open_file("-", "w", encoding="utf-8") as out:
-            yield out
+            yield cast(TextIO, out)
         return
     # mkstemp makes the file readable by its owner only: a dump holds e-mail addresses.
     fd, temporary = tempfile.mkstemp(
@@ -160,7 +157,7 @@ def replaced_atomically(path: str) -> Iterator[TextIO]:
 # Import
 
 
-def read_header(line: str) -> dict:
+def read_header(line: str) -> dict[str, Any]:
     """Parse and check a dump's first line; return it."""
     try:
         head = json.loads(line)
@@ -220,8 +217,8 @@ def _bytes(text: str) -> bytes:
         raise ValueError(f"not base64: {exc}") from None
 
 
-def _decoders(table: Table) -> dict[str, Callable]:
-    decoders = {}
+def _decoders(table: Table) -> dict[str, Callable[[str], Any]]:
+    decoders: dict[str, Callable[[str], Any]] = {}
     for column in table.columns:
         kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         if isinstance(kind, DateTime):
@@ -231,7 +228,7 @@ def _decoders(table: Table) -> dict[str, Callable]:
     return decoders
 
 
-def _records(lines: Iterable[str], first_number: int) -> Iterator[tuple[Table, dict]]:
+def _records(lines: Iterable[str], first_number: int) -> Iterator[tuple[Table, dict[str, Any]]]:
     """Yield each row line's table and decoded row; refuse malformed lines."""
     known = {table.name: table for table in tables()}
     decoders = {name: _decoders(table) for name, table in known.items()}
@@ -279,21 +276,21 @@ def reset_sequences() -> None:
 
 def load_rows(
     lines: Iterable[str],
-    head: dict,
+    head: dict[str, Any],
     replace: bool = False,
     progress: Progress | None = None,
-) -> Counter:
+) -> Counter[str]:
     """Load the rows after ``head`` in one transaction: all of them, or none.
 
     With ``replace`` the tables are emptied first, in the same transaction.
     Returns how many rows each table received.
     """
-    loaded = Counter()
-    batch: list[dict] = []
+    loaded: Counter[str] = Counter()
+    batch: list[dict[str, Any]] = []
     current: Table | None = None
 
-    def flush():
-        if batch:
+    def flush() -> None:
+        if batch and current is not None:
             db.session.execute(insert(current), batch)
             loaded[current.name] += len(batch)
             if progress is not None:
@@ -318,7 +315,7 @@ def load_rows(
                 if loaded[name] != expected[name]
             )
             raise DumpError(f"the dump's rows do not match its header ({short}); is it complete?")
-        cli.recount_items()
+        recount_items(db.session)
         reset_sequences()
         db.session.commit()
     except SQLAlchemyError as exc:
@@ -329,46 +326,3 @@ def load_rows(
         db.session.rollback()
         raise
     return loaded
-
-
-def _summary(counts: dict) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items())
-
-
-@click.command("export")
-@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
-@with_appcontext
-def export_command(path):
-    """Write the whole catalog to FILE as a versioned JSON Lines dump (- for stdout)."""
-    require_schema()
-    with snapshot() as connection, replaced_atomically(path) as out:
-        head = header(connection)
-        total = sum(head["tables"].values())
-        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-            write_dump(connection, out, head, progress=bar.update)
-    click.echo(f"Exported {_summary(head['tables'])}.", err=True)
-
-
-@click.command("import")
-@click.argument(
-    "path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, allow_dash=True)
-)
-@click.option(
-    "--replace",
-    is_flag=True,
-    help="Delete everything the database holds first, in the same transaction.",
-)
-@with_appcontext
-def import_command(path, replace):
-    """Load a dump made by `flask export` into this database, all of it or nothing.
-
-    The database must have the schema (`flask db upgrade`) and, unless --replace,
-    no data. Ids, owners and timestamps are kept.
-    """
-    with click.open_file(path, encoding="utf-8") as source:
-        head = read_header(source.readline())
-        check_target(replace)
-        total = sum(head["tables"].values())
-        with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-            loaded = load_rows(source, head, replace=replace, progress=bar.update)
-    click.echo(f"Imported {_summary(loaded) or 'nothing: the dump is empty'}.", err=True)

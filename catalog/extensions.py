@@ -1,15 +1,28 @@
-"""Every extension object, unbound; ``create_app`` binds them."""
+"""The extension objects every app of the process shares, unbound; ``create_app`` binds them.
+
+Here: ``db`` and ``migrate``, bound by ``init_app``, and ``csrf`` and ``limiter``,
+bound by catalog.web in their place among the request hooks (their checks are
+``before_request`` hooks whose order matters).
+
+Built per app elsewhere, because each keeps one app's state on its instance, so one
+object shared by the many apps of a process (tests make hundreds) would serve the
+last app's settings to all: Talisman (catalog.web.security; FORCE_HTTPS and the
+cookie flags live on it), Authlib's OAuth registry with the OpenID Connect client
+(catalog.oidc; it caches its clients for one app), and flask-smorest's ``Api``
+(catalog.api; it holds one app's OpenAPI spec). Each is kept in ``app.extensions``.
+"""
 
 import sqlite3
 from pathlib import Path
 
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from catalog.models import Base
 
@@ -31,10 +44,10 @@ migrate = Migrate(
 )
 # Checks the token on every POST/PUT/PATCH/DELETE; token-authenticated APIs exempt themselves.
 csrf = CSRFProtect()
-# Keyed by address unless a limit says otherwise; catalog.limits sets the limits, and
+# Keyed by address unless a limit says otherwise; catalog.web.limits sets the limits, and
 # REDIS_URL, when set, makes every process count together. Fixed-window is the cheapest
 # strategy in Redis (one INCR per hit). When Redis does not answer, the same limits count
-# in this process's memory until it does again (catalog.limits says how); an error the
+# in this process's memory until it does again (catalog.web.limits says how); an error the
 # fallback cannot absorb is logged and the request goes through.
 limiter = Limiter(
     key_func=get_remote_address,
@@ -45,8 +58,61 @@ limiter = Limiter(
 )
 
 
+def init_app(app: Flask) -> None:
+    """Bind the database and the migrations to ``app``; the web plumbing binds the rest."""
+    db.init_app(app)
+    migrate.init_app(app, db)
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_driver_leaves_transactions_alone)
+            event.listen(engine, "before_cursor_execute", _sqlite_begin_before_writing)
+
+
+# SQLite's transactions, so that savepoints work: the helpers that change data flush in a
+# savepoint (catalog.changes), and the view alone commits or rolls back. Python's sqlite3
+# driver begins a transaction by itself only before INSERT, UPDATE, DELETE and REPLACE,
+# not before a SAVEPOINT: a savepoint that comes first then makes a transaction of its
+# own, and releasing it commits, under the view's feet. So, as SQLAlchemy's documentation
+# for pysqlite says ("Serializable isolation / Savepoints / Transactional DDL"), the driver
+# is told to leave transactions alone (``isolation_level = None``) and BEGIN is sent here.
+#
+# It is sent before the first statement that writes or sets a savepoint, not before the
+# first of all as the documentation's recipe does in its "begin" event. Reads before a
+# write then see the latest commit, as they did: with the recipe, a transaction that had
+# read before another writer committed could no longer write ("database is locked", at
+# once: SQLite will not let a stale read become a write), which turned every race the
+# tests run (two edits, two creates of one name or one Idempotency-Key, two sign-ins of
+# a new user) from a 409 or a stored answer into a 503, and it counted a BEGIN among each
+# page's statements. On PostgreSQL none of this applies.
+_SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+
+
+def _sqlite_driver_leaves_transactions_alone(
+    dbapi_connection: sqlite3.Connection, connection_record: object
+) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_before_writing(
+    connection: Connection,
+    cursor: sqlite3.Cursor,
+    statement: str,
+    parameters: object,
+    context: object,
+    many: bool,
+) -> None:
+    """Begin a transaction before a statement that writes or sets a savepoint, once."""
+    dbapi_connection = cursor.connection
+    if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(
+        _SQLITE_WRITES
+    ):
+        dbapi_connection.execute("BEGIN")
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None:
     """Make SQLite enforce foreign keys and let readers and a writer work at once."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()

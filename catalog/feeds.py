@@ -15,7 +15,8 @@ SQLite still uses); the tests hold the two to that.
 """
 
 import json
-import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from itertools import groupby, islice
 from json.encoder import encode_basestring as _json_string  # json.dumps's own, in C
 from operator import attrgetter
@@ -23,12 +24,21 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, stream_with_context, url_for
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
 
 from catalog.extensions import db
 from catalog.links import Links, url_segment
 from catalog.models import Category, Image, Item, User, utcnow
-from catalog.serialize import ITEM_COLUMNS, category_dict, item_fields, item_rows, picture_fields
+from catalog.serialize import (
+    ITEM_COLUMNS,
+    AnyRow,
+    AnySelect,
+    category_dict,
+    item_fields,
+    item_rows,
+    picture_fields,
+)
+from catalog.text import xml_text
 
 bp = Blueprint("feeds", __name__)
 
@@ -41,27 +51,26 @@ FEED_ENTRIES = 50
 FEED_TAG_DATE = "2025"
 # The Python path's rows are ITEM_COLUMNS, in this order, then the category id.
 _ITEM_FIELDS = tuple(column.key for column in ITEM_COLUMNS)
-# Characters XML 1.0 cannot carry; descriptions are checked on the way in, but the
-# feed must stay well-formed whatever an old row holds.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # datetime.isoformat() of a UTC timestamp, as to_char writes it; the fraction is dropped
 # below when it is zero, as isoformat() drops it.
 _ISOFORMAT_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 _category_of = attrgetter("category_id")
+# Writes a batch of one category's rows as JSON array members.
+Encoder = Callable[[Category, list[AnyRow]], str]
 
 
-def _json(value) -> str:
+def _json(value: object) -> str:
     """Return ``value`` as JSON, in the one formatting the whole document uses."""
     return json.dumps(value, ensure_ascii=False)
 
 
-def _isoformat(timestamp):
+def _isoformat(timestamp: SQLColumnExpression[datetime]) -> ColumnElement[str]:
     """Return SQL formatting ``timestamp`` as ``datetime.isoformat()`` does it in UTC."""
     text = func.to_char(func.timezone("UTC", timestamp), _ISOFORMAT_UTC)
     return func.replace(text, ".000000+", "+")
 
 
-def _postgresql_items(links: Links):
+def _postgresql_items(links: Links) -> tuple[AnySelect, Encoder]:
     """Return the items query for PostgreSQL, and how to write a batch of its rows as JSON.
 
     The rows are plain values and preformatted timestamps; each item is one f-string
@@ -93,20 +102,18 @@ def _postgresql_items(links: Links):
 
     def image(name: str, alt: str, sha256: str, width: int, height: int, format: str) -> str:
         # Built as the reference builds it: a picture's URLs cost more than its item's text.
-        return _json(
-            links.image_document(
-                picture_fields(
-                    name=name,
-                    image_alt=alt,
-                    image_sha256=sha256,
-                    image_width=width,
-                    image_height=height,
-                    image_format=format,
-                )
-            )
+        picture = picture_fields(
+            name=name,
+            image_alt=alt,
+            image_sha256=sha256,
+            image_width=width,
+            image_height=height,
+            image_format=format,
         )
+        assert picture is not None  # called only for rows with a picture
+        return _json(links.image_document(picture))
 
-    def encode(category: Category, rows) -> str:
+    def encode(category: Category, rows: list[AnyRow]) -> str:
         fields = _json({"slug": category.slug, "name": category.name})
         page = _json(links.category_url(category.slug))[1:-1]
         return ", ".join(
@@ -139,7 +146,7 @@ def _postgresql_items(links: Links):
     return query, encode
 
 
-def _python_items(links: Links):
+def _python_items(links: Links) -> tuple[AnySelect, Encoder]:
     """Return the items query for any database, and how to write a batch of its rows as JSON.
 
     Each row becomes ``item_fields`` with ``Links``: the reference the PostgreSQL
@@ -147,7 +154,7 @@ def _python_items(links: Links):
     """
     query = item_rows().add_columns(Item.category_id)
 
-    def encode(category: Category, rows) -> str:
+    def encode(category: Category, rows: list[AnyRow]) -> str:
         batch = [
             links.add_to_item(item_fields(**dict(zip(_ITEM_FIELDS, row[:-1], strict=True))))
             for row in rows
@@ -157,14 +164,16 @@ def _python_items(links: Links):
     return query, encode
 
 
-def _batches(rows):
+def _batches(rows: Iterable[AnyRow]) -> Iterator[tuple[int, list[AnyRow]]]:
     """Yield ``(category id, rows)`` for runs of rows of one category, ``CHUNK_ITEMS`` at most."""
     for category_id, run in groupby(rows, _category_of):
         while batch := list(islice(run, CHUNK_ITEMS)):
             yield category_id, batch
 
 
-def _catalog_chunks(categories: list[Category], rows, encode, links: Links):
+def _catalog_chunks(
+    categories: list[Category], rows: Iterable[AnyRow], encode: Encoder, links: Links
+) -> Iterator[str]:
     """Yield /catalog.json in pieces of at most ``CHUNK_ITEMS`` items, merging items into
     their categories; ``encode(category, rows)`` writes a batch of rows as JSON array members.
 
@@ -172,7 +181,7 @@ def _catalog_chunks(categories: list[Category], rows, encode, links: Links):
     missing from ``categories`` (added after it was read) are skipped.
     """
     yield '{"categories":['
-    pending = []
+    pending: list[str] = []
     batches = _batches(rows)
     batch = next(batches, None)
     for n, category in enumerate(categories):
@@ -194,14 +203,14 @@ def _catalog_chunks(categories: list[Category], rows, encode, links: Links):
 
 
 @bp.get("/catalog.json")
-def catalog_json():
+def catalog_json() -> Response:
     """Stream the whole catalog: every category with all of its items."""
     categories = list(db.session.scalars(select(Category).order_by(Category.id)))
     links = Links()
     on_postgresql = db.session.get_bind().dialect.name == "postgresql"
     query, encode = (_postgresql_items if on_postgresql else _python_items)(links)
 
-    def generate():
+    def generate() -> Iterator[str]:
         result = db.session.connection().execute(
             query.order_by(Item.category_id, Item.slug).execution_options(yield_per=CHUNK_ROWS)
         )
@@ -219,12 +228,8 @@ def tag_uri(date: str, specific: str) -> str:
     return f"tag:{host},{date}:{specific}"
 
 
-def _xml_text(value: str) -> str:
-    return _NOT_XML.sub("", value)
-
-
 @bp.get("/catalog/latest.atom")
-def latest_atom():
+def latest_atom() -> Response:
     """Serve an Atom feed of the newest items, newest first."""
     rows = db.session.execute(
         item_rows().order_by(Item.created.desc(), Item.id.desc()).limit(FEED_ENTRIES)
@@ -242,11 +247,13 @@ def latest_atom():
     feed.author(name="Catalog")
     feed.generator("Catalog")
     feed.updated(max(row.updated for row in rows) if rows else utcnow())
+    # Text was checked on the way in, but the feed must stay well-formed XML whatever an
+    # old row holds: xml_text drops what XML cannot carry.
     for row in rows:
         document = links.add_to_item(item_fields(**row._mapping))
         entry = feed.add_entry(order="append")
         entry.id(tag_uri(row.created.date().isoformat(), f"catalog/items/{row.id}"))
-        entry.title(_xml_text(row.name))
+        entry.title(xml_text(row.name))
         entry.link(href=document["url"], rel="alternate")
         if document["image"] is not None:
             # As Media RSS, which feed readers show (feedgen writes entry links without
@@ -266,9 +273,9 @@ def latest_atom():
                 width=str(thumbnail["width"]),
                 height=str(thumbnail["height"]),
             )
-        entry.author(name=_xml_text(row.owner_name))
+        entry.author(name=xml_text(row.owner_name))
         entry.published(row.created)
         entry.updated(row.updated)
-        entry.category(term=row.category_slug, label=_xml_text(row.category_name))
-        entry.content(_xml_text(row.description) or "No description.", type="text")
+        entry.category(term=row.category_slug, label=xml_text(row.category_name))
+        entry.content(xml_text(row.description) or "No description.", type="text")
     return Response(feed.atom_str(pretty=False), mimetype="application/atom+xml")

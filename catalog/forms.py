@@ -5,10 +5,14 @@ a category from the list); the database's unique constraints speak through
 ``catalog.changes`` and the view puts their message next to the field.
 """
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (
+from wtforms import (  # type: ignore[attr-defined]  # SelectChoice: new in WTForms 3.3
     BooleanField,
+    Field,
+    Form,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -20,52 +24,51 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from catalog import demo
-from catalog.images import uploads
 from catalog.images.processing import Picture, Refused, process
 from catalog.models import (
     CATEGORY_DESCRIPTION_MAX,
     DESCRIPTION_MAX,
+    ID_MAX,
     IMAGE_ALT_MAX,
     NAME_MAX,
+    TOKEN_LABEL_MAX,
     Category,
 )
-
-# The largest id PostgreSQL's integer column holds; anything else is not a category.
-_ID_MAX = 2**31 - 1
-# Tab, line feed and carriage return belong in text; other control characters do not,
-# and PostgreSQL refuses NUL outright.
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+from catalog.text import has_controls, has_text_controls, is_one_line
+from catalog.web import uploads
 
 
-def strip(value):
+def strip(value: object) -> object:
     """Drop surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
 
 
-def unix_newlines(value):
+def unix_newlines(value: object) -> object:
     """Turn the CRLF line breaks browsers send into LF, so limits count what people typed."""
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
-def printable(form, field):
-    """Refuse control characters other than tabs and line breaks."""
-    text = field.data or ""
-    if any((ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) and c not in _ALLOWED_CONTROLS for c in text):
+def printable(form: Form | None, field: Field) -> None:
+    """Refuse control characters other than tabs and line breaks (catalog.text)."""
+    if has_text_controls(field.data or ""):
         raise ValidationError("Remove the control characters from this text.")
 
 
-def single_line(form, field):
+def single_line(form: Form | None, field: Field) -> None:
     """Refuse line breaks and tabs in a one-line field such as a name."""
-    if any(c in (field.data or "") for c in _ALLOWED_CONTROLS):
+    if not is_one_line(field.data or ""):
         raise ValidationError("Keep this on one line.")
 
 
-def record_id(value) -> int | None:
-    """Coerce a submitted id to an int the database can hold, or None when it is not one."""
+def record_id(value: object) -> int | None:
+    """Coerce a submitted id to an int the database can hold, or None when it is not one.
+
+    Anything larger than ``ID_MAX`` is not a category's id either.
+    """
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    if not text.isascii() or not text.isdigit() or int(text) > _ID_MAX:
+    if not text.isascii() or not text.isdigit() or int(text) > ID_MAX:
         return None
     return int(text)
 
@@ -129,7 +132,7 @@ class ItemForm(FlaskForm):
         ],
     )
 
-    def __init__(self, *args, categories: list[Category], **kwargs):
+    def __init__(self, *args: Any, categories: list[Category], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._categories = {c.id: c for c in categories}
         self.category.choices = [SelectChoice(c.id, c.name) for c in categories]
@@ -137,7 +140,7 @@ class ItemForm(FlaskForm):
         # The status a refused picture calls for: 413, 415 or 422.
         self.picture_status: int | None = None
 
-    def validate_category(self, field):
+    def validate_category(self, field: Field) -> None:
         if field.data not in self._categories:
             raise ValidationError("Choose one of the categories in the list.")
 
@@ -163,6 +166,11 @@ class ItemForm(FlaskForm):
     def chosen_category(self) -> Category:
         """Return the category picked in a validated form."""
         return self._categories[self.category.data]
+
+
+def refuse(field: Field, message: str) -> None:
+    """Show ``message`` under ``field``, as a validator's message is shown."""
+    field.errors = [*field.errors, message]
 
 
 class EditItemForm(ItemForm):
@@ -215,3 +223,17 @@ class CategoryForm(FlaskForm):
             printable,
         ],
     )
+
+
+class TokenForm(FlaskForm):
+    """Name a new API token after what will use it."""
+
+    label = StringField(
+        "Label",
+        filters=[strip],
+        validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
+    )
+
+    def validate_label(self, field: Field) -> None:
+        if has_controls(field.data):
+            raise ValidationError("Keep the label on one line, without control characters.")

@@ -2,7 +2,7 @@
 
 The database decides the answer: without it nothing works, so 503. Redis is reported
 but does not decide: without it the site keeps serving and the rate limits count in
-each process (catalog.limits), so taking the process out of service would only make
+each process (catalog.web.limits), so taking the process out of service would only make
 things worse. Its state is asked at most every ``REDIS_RECHECK`` seconds per process,
 over one kept connection, and each ask gives up after the limiter's Redis timeout.
 """
@@ -11,12 +11,13 @@ import time
 
 import redis
 from flask import Blueprint, current_app
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.extensions import db
-from catalog.limits import redis_client
-from catalog.outages import RETRY_AFTER, discard_session
+from catalog.web.limits import redis_client
+from catalog.web.outages import RETRY_AFTER, discard_session
 
 bp = Blueprint("health", __name__)
 # Seconds a process goes on reporting what Redis last said, so that a health check
@@ -29,7 +30,7 @@ class RedisProbe:
 
     def __init__(self, url: str):
         self.client = redis_client(url)
-        self.asked = -REDIS_RECHECK
+        self.asked: float = -REDIS_RECHECK
         self.answer = "unreachable"
 
     def state(self) -> str:
@@ -56,7 +57,7 @@ def redis_state() -> str:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """Answer 200 when the app and its database answer, 503 otherwise; report Redis."""
     redis_answer = redis_state()
     try:

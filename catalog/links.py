@@ -12,7 +12,6 @@ from urllib.parse import quote
 from flask import url_for
 
 from catalog.images.processing import DISPLAY, ORIGINAL, SIZES, THUMBNAIL, fit
-from catalog.images.views import url_prefix
 
 # What quote() leaves as it is (its default safe "/" included). What slugify makes of
 # Latin names is made only of these and skips quote(); other scripts are quoted.
@@ -40,7 +39,8 @@ class Links:
     def __init__(self, external: bool = True):
         self.catalog = url_for("catalog.index", _external=external) + "catalog/"
         self.api_items = url_for("api.list_items", _external=external)
-        self.images = url_prefix(external)
+        # Every picture's URL is this prefix and its file's name (catalog.images.views).
+        self.images = url_for("images.serve", name="x", _external=external)[:-1]
         self._categories: dict[str, str] = {}
 
     def category_url(self, category_slug: str) -> str:
@@ -75,10 +75,10 @@ class Links:
             return None
         return self.picture(row.image_sha256, row.image_width, row.image_height, THUMBNAIL)
 
-    def image_document(self, picture: dict) -> dict:
+    def image_document(self, picture: dict[str, Any]) -> dict[str, Any]:
         """Return the API's ``image`` of an item from ``picture_fields``: its URLs and sizes."""
         sha256, width, height = picture["sha256"], picture["width"], picture["height"]
-        document = {
+        document: dict[str, Any] = {
             "alt": picture["alt"],
             "width": width,
             "height": height,
@@ -94,7 +94,7 @@ class Links:
             }
         return document
 
-    def add_to_item(self, fields: dict) -> dict:
+    def add_to_item(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Add ``url`` (the item's page) and ``api_url`` to an item's ``fields``, and make its
         picture's URLs; return them."""
         if fields["image"] is not None:
@@ -103,7 +103,7 @@ class Links:
         fields["api_url"] = self.item_api_url(fields["id"])
         return fields
 
-    def add_to_category(self, fields: dict) -> dict:
+    def add_to_category(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Add ``url`` and ``items_url`` to a category's ``fields``; return them."""
         fields["url"] = self.category_url(fields["slug"])
         fields["items_url"] = self.category_items_url(fields["slug"])

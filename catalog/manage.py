@@ -6,23 +6,33 @@ redirects with a flash message. A form with errors comes back with the person's
 input and 422; a save over a newer version gets the 409 conflict page.
 """
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from catalog import auth, changes, errors
+from catalog import changes
 from catalog.auth import admin_required, login_required
 from catalog.extensions import db
-from catalog.forms import ButtonForm, CategoryForm, DeleteItemForm, EditItemForm, ItemForm
-from catalog.images import uploads
+from catalog.forms import (
+    ButtonForm,
+    CategoryForm,
+    DeleteItemForm,
+    EditItemForm,
+    ItemForm,
+    refuse,
+)
 from catalog.images.processing import megabytes
 from catalog.links import Links, Shown
+from catalog.lookups import get_category, get_item
 from catalog.models import Category, Item
-from catalog.views import get_category, get_item
+from catalog.web import errors, limits, uploads
+from catalog.web.users import load_user
 
 bp = Blueprint("manage", __name__)
+limits.limit_writes(bp)
 
 # A form that failed validation is sent back with this status, the person's input kept.
 INVALID = 422
@@ -41,7 +51,7 @@ def category_url(category: Category) -> str:
     return url_for("catalog.category", category_slug=category.slug)
 
 
-def item_data(item: Item) -> dict:
+def item_data(item: Item) -> dict[str, Any]:
     """Return what the edit form starts from: the item as saved."""
     return {
         "name": item.name,
@@ -52,7 +62,7 @@ def item_data(item: Item) -> dict:
     }
 
 
-def picture_change(form: EditItemForm) -> dict:
+def picture_change(form: EditItemForm) -> dict[str, Any]:
     """Return the ``picture`` change the edit form asks for: a new one, none, or no change."""
     if form.picture_upload is not None:
         return {"picture": form.picture_upload}
@@ -87,7 +97,7 @@ def render_item_form(form: ItemForm, item: Item | None, status: int) -> tuple[st
 
 @bp.route("/catalog/new", methods=["GET", "POST"])
 @login_required
-def add_item():
+def add_item() -> ResponseReturnValue:
     """Add an item owned by the signed-in user."""
     choices = categories()
     form = ItemForm(categories=choices)
@@ -99,13 +109,13 @@ def add_item():
             item = changes.add_item(
                 g.user,
                 form.chosen_category,
-                form.name.data,
-                form.description.data,
+                form.name.data or "",
+                form.description.data or "",
                 picture=form.picture_upload,
-                image_alt=form.image_alt.data,
+                image_alt=form.image_alt.data or "",
             )
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Added “{item.name}” to {item.category.name}.", "success")
@@ -115,7 +125,7 @@ def add_item():
 
 @bp.route("/catalog/<category_slug>/<item_slug>/edit", methods=["GET", "POST"])
 @login_required
-def edit_item(category_slug, item_slug):
+def edit_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
     """Change an item's name, category, description or picture, unless someone saved first."""
     item = get_item(category_slug, item_slug, check_owner=True)
     choices = categories()
@@ -126,16 +136,16 @@ def edit_item(category_slug, item_slug):
             changes.change_item(
                 item,
                 form.version.data,
-                name=form.name.data,
-                description=form.description.data,
+                name=form.name.data or "",
+                description=form.description.data or "",
                 category=form.chosen_category,
-                image_alt=form.image_alt.data,
+                image_alt=form.image_alt.data or "",
                 **picture_change(form),
             )
         except changes.StaleVersion:
             return conflict(form, db.session.get(Item, item_id), choices)
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Saved your changes to “{item.name}”.", "success")
@@ -147,7 +157,7 @@ def edit_item(category_slug, item_slug):
 def upload_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Show the item form again with the picture refused, after an upload over the limit.
 
-    The body was refused before it was read (catalog.images.uploads), before the
+    The body was refused before it was read (catalog.web.uploads), before the
     sign-in and owner checks of the view, which are made here instead; anything
     else over the limit gets the plain 413 page.
     """
@@ -164,19 +174,13 @@ def upload_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
             )
         )
     if "user" not in g:
-        auth.load_user()
+        load_user()
     item = None
     if request.endpoint == "manage.edit_item":
-        item = db.session.scalar(
-            select(Item)
-            .join(Item.category)
-            .options(contains_eager(Item.category))
-            .where(
-                Category.slug == request.view_args["category_slug"],
-                Item.slug == request.view_args["item_slug"],
-            )
-        )
-        if item is None or not changes.can_change(g.user, item):
+        slugs = request.view_args or {}
+        try:
+            item = get_item(slugs["category_slug"], slugs["item_slug"], check_owner=True)
+        except HTTPException:  # no such item, or not theirs to change
             return errors.render_too_large(error)
     elif g.user is None:
         return errors.render_too_large(error)
@@ -190,7 +194,9 @@ def upload_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     return render_item_form(form, item, 413)
 
 
-def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
+def conflict(
+    form: EditItemForm, saved: Item | None, choices: list[Category]
+) -> ResponseReturnValue:
     """Answer 409 with the newer saved version beside the person's own text.
 
     The person's text comes back in a form stamped with the saved version, so
@@ -220,7 +226,7 @@ def conflict(form: EditItemForm, saved: Item | None, choices: list[Category]):
 
 @bp.route("/catalog/<category_slug>/<item_slug>/delete", methods=["GET", "POST"])
 @login_required
-def delete_item(category_slug, item_slug):
+def delete_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
     """Ask for confirmation, then delete the item as the person saw it."""
     item = get_item(category_slug, item_slug, check_owner=True)
     form = DeleteItemForm(data={"version": item.version})
@@ -246,14 +252,14 @@ def delete_item(category_slug, item_slug):
 
 @bp.route("/categories/new", methods=["GET", "POST"])
 @admin_required
-def add_category():
+def add_category() -> ResponseReturnValue:
     """Create a category (admins only)."""
     form = CategoryForm()
     if form.validate_on_submit():
         try:
-            category = changes.add_category(form.name.data, form.description.data)
+            category = changes.add_category(form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Created the category {category.name}.", "success")
@@ -263,15 +269,15 @@ def add_category():
 
 @bp.route("/categories/<category_slug>/edit", methods=["GET", "POST"])
 @admin_required
-def edit_category(category_slug):
+def edit_category(category_slug: str) -> ResponseReturnValue:
     """Rename a category or change its description (admins only)."""
     category = get_category(category_slug)
     form = CategoryForm(data={"name": category.name, "description": category.description})
     if form.validate_on_submit():
         try:
-            changes.change_category(category, form.name.data, form.description.data)
+            changes.change_category(category, form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            form.name.errors.append(str(refused))
+            refuse(form.name, str(refused))
         else:
             db.session.commit()
             flash(f"Saved the category {category.name}.", "success")
@@ -281,7 +287,7 @@ def edit_category(category_slug):
 
 @bp.route("/categories/<category_slug>/delete", methods=["GET", "POST"])
 @admin_required
-def delete_category(category_slug):
+def delete_category(category_slug: str) -> ResponseReturnValue:
     """Ask for confirmation, then delete an empty category (admins only)."""
     category = get_category(category_slug)
     form = ButtonForm()

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models: the annotations are the schema."""
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -10,17 +11,29 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
     inspect,
     literal_column,
+    select,
     text,
     update,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    Session,
+    mapped_column,
+    relationship,
+    scoped_session,
+)
 
 # Limits shared by the schema, the forms and the API.
 NAME_MAX = 80
@@ -30,6 +43,9 @@ CATEGORY_DESCRIPTION_MAX = 500
 TOKEN_LABEL_MAX = 100
 IDEMPOTENCY_KEY_MAX = 255
 IMAGE_ALT_MAX = 200
+# The largest id a primary key holds: PostgreSQL's integer. A larger one names no row, and
+# comparing it with a column would be an error, so forms, cursors and URLs stop here.
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -37,7 +53,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as UTC and always read back timezone-aware.
 
     PostgreSQL keeps the zone (``timestamptz``); SQLite keeps none, so values are
@@ -47,14 +63,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: use a timezone-aware value")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -184,7 +200,9 @@ _POSTGRESQL_ONLY = {
 }
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     """Tell Alembic's autogenerate to leave out the database's search column and index.
 
     Only when found in the database and absent from the models: should a model ever
@@ -199,8 +217,13 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     )
 
 
-def _count(connection, category_id: int, delta: int) -> None:
-    categories = Category.__table__
+# Each category's item_count follows its items: the events below keep it as the ORM adds,
+# moves and deletes items, and recount_items sets it afresh after rows went in without the
+# ORM (flask seed --items, flask import).
+
+
+def _count(connection: Connection, category_id: int, delta: int) -> None:
+    categories = cast(Table, Category.__table__)
     connection.execute(
         update(categories)
         .where(categories.c.id == category_id)
@@ -209,17 +232,17 @@ def _count(connection, category_id: int, delta: int) -> None:
 
 
 @event.listens_for(Item, "after_insert")
-def _item_added(mapper, connection, item):
+def _item_added(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     _count(connection, item.category_id, +1)
 
 
 @event.listens_for(Item, "after_delete")
-def _item_removed(mapper, connection, item):
+def _item_removed(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     _count(connection, item.category_id, -1)
 
 
 @event.listens_for(Item, "after_update")
-def _item_moved(mapper, connection, item):
+def _item_moved(mapper: Mapper[Item], connection: Connection, item: Item) -> None:
     attrs = inspect(item).attrs
     moved_from = attrs.category_id.history.deleted or [
         c.id for c in attrs.category.history.deleted if c is not None
@@ -271,6 +294,12 @@ class ImageFile(Base):
 
     def __repr__(self) -> str:
         return f"<ImageFile {self.image_sha256[:12]}-{self.variant}>"
+
+
+def recount_items(session: Session | scoped_session[Any]) -> None:
+    """Recompute every category's ``item_count`` from the items table, in ``session``."""
+    counted = select(func.count(Item.id)).where(Item.category_id == Category.id).scalar_subquery()
+    session.execute(update(Category).values(item_count=counted))
 
 
 class ApiToken(Base):

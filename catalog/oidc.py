@@ -5,10 +5,12 @@ document; it fetches nothing until someone signs in. The sign-in views that use
 it live in ``catalog.auth``.
 """
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_client import OAuth, OAuthError
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,7 +25,7 @@ PROVIDER_TIMEOUT = 10
 ID_MAX = 255
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Register the OpenID Connect client when one is configured; nothing is fetched yet."""
     if not app.config.get("OIDC_CLIENT_ID"):
         return
@@ -44,7 +46,7 @@ def init_app(app):
     )
 
 
-def client():
+def client() -> Any:
     """Return the app's OpenID Connect client, or None when sign-in is not configured."""
     return current_app.extensions.get(CLIENT)
 
@@ -55,7 +57,7 @@ def provider_label() -> str:
     return "Google" if host == "accounts.google.com" else host
 
 
-def profile(claims) -> dict:
+def profile(claims: Mapping[str, Any]) -> dict[str, Any]:
     """Return the user columns to keep from ID token ``claims``.
 
     The e-mail is kept only when the provider says it is verified: admins are
@@ -71,7 +73,7 @@ def profile(claims) -> dict:
     return {"email": email, "name": str(name)[:200], "picture": picture}
 
 
-def upsert_user(issuer: str, subject: str, claims) -> User:
+def upsert_user(issuer: str, subject: str, claims: Mapping[str, Any]) -> User:
     """Return the user known by ``issuer`` and ``subject``, created or updated from ``claims``.
 
     A changed e-mail or name updates the row; it never makes a second user.
@@ -81,11 +83,11 @@ def upsert_user(issuer: str, subject: str, claims) -> User:
     user = db.session.scalar(query)
     if user is None:
         user = User(issuer=issuer, subject=subject, **fields)
-        db.session.add(user)
         try:
-            db.session.flush()
+            with db.session.begin_nested():
+                db.session.add(user)
         except IntegrityError:  # the same person finished signing in twice at once
-            db.session.rollback()
+            # Only the savepoint is rolled back; the other sign-in's row is there now.
             user = db.session.scalars(query).one()
     for name, value in fields.items():
         setattr(user, name, value)

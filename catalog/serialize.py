@@ -6,10 +6,15 @@ Nothing here knows about URLs or the request; the blueprints add links.
 """
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 
 from catalog.models import Category, Image, Item, User
+
+# A statement selecting, and a row of, columns of any types: what listings read.
+AnySelect = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
 # The columns an item's dict is made of, named as ``item_fields`` takes them; selecting
 # these instead of ORM objects keeps large listings cheap.
@@ -43,7 +48,7 @@ CATEGORY_COLUMNS = (
 )
 
 
-def item_rows() -> Select:
+def item_rows() -> AnySelect:
     """Return a query for ``ITEM_COLUMNS`` of every item, joined to its category, owner and
     picture (if any)."""
     return (
@@ -63,7 +68,7 @@ def picture_fields(
     image_width: int | None,
     image_height: int | None,
     image_format: str | None,
-) -> dict | None:
+) -> dict[str, Any] | None:
     """Return which picture an item shows (``Links.add_to_item`` makes its URLs), or None.
 
     Its ``alt`` is what the owner wrote, else the item's name.
@@ -97,7 +102,7 @@ def item_fields(
     image_width: int | None = None,
     image_height: int | None = None,
     image_format: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Return an item as a dict of JSON values; timestamps are ISO 8601 in UTC."""
     return {
         "id": id,
@@ -121,7 +126,7 @@ def item_fields(
     }
 
 
-def item_dict(item: Item) -> dict:
+def item_dict(item: Item) -> dict[str, Any]:
     """Return ``item`` (with its category and owner loaded) as ``item_fields`` does."""
     image = item.image
     return item_fields(
@@ -144,7 +149,9 @@ def item_dict(item: Item) -> dict:
     )
 
 
-def category_fields(*, id: int, name: str, slug: str, description: str, item_count: int) -> dict:
+def category_fields(
+    *, id: int, name: str, slug: str, description: str, item_count: int
+) -> dict[str, Any]:
     """Return a category with its item count as a dict of JSON values."""
     return {
         "id": id,
@@ -155,7 +162,7 @@ def category_fields(*, id: int, name: str, slug: str, description: str, item_cou
     }
 
 
-def category_dict(category: Category) -> dict:
+def category_dict(category: Category) -> dict[str, Any]:
     """Return ``category`` as ``category_fields`` does."""
     return category_fields(
         **{column.key: getattr(category, column.key) for column in CATEGORY_COLUMNS}

@@ -1,5 +1,8 @@
 """Personal API tokens: issued on /account, shown once, kept only as a SHA-256 hash.
 
+This module issues and looks tokens up; the account page's views are in
+``catalog.account_tokens``.
+
 A token is 256 random bits, so a plain SHA-256 is enough to make the stored
 hash useless to a thief (there is nothing to guess); a slow password hash
 would only slow down every API request.
@@ -8,17 +11,10 @@ would only slow down every API request.
 import hashlib
 import secrets
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from sqlalchemy import select
 
-from catalog.auth import login_required
 from catalog.extensions import db
-from catalog.models import TOKEN_LABEL_MAX, ApiToken, User, utcnow
-
-bp = Blueprint("tokens", __name__)
+from catalog.models import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "cat_"  # noqa: S105 -- a marker that makes leaked tokens recognisable
 TOKENS_PER_USER = 20
@@ -63,66 +59,3 @@ def tokens_of(user: User) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.owner_id == user.id).order_by(ApiToken.id)
         )
     )
-
-
-class TokenForm(FlaskForm):
-    """Name a new token after what will use it."""
-
-    label = StringField(
-        "Label",
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[DataRequired("Give the token a label."), Length(max=TOKEN_LABEL_MAX)],
-    )
-
-    def validate_label(self, field):
-        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in field.data):
-            raise ValidationError("Keep the label on one line, without control characters.")
-
-
-@bp.app_context_processor
-def token_section():
-    """Give the account page's token section its form and this user's tokens."""
-
-    def api_tokens():
-        return tokens_of(g.user) if g.get("user") is not None else []
-
-    return {"api_tokens": api_tokens, "token_form": TokenForm}
-
-
-@bp.post("/account/tokens")
-@login_required
-def create():
-    """Create a token and show its secret, this once."""
-    form = TokenForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-        return redirect(url_for("auth.account", _anchor="api-tokens"))
-    count = db.session.scalar(
-        select(func.count()).select_from(ApiToken).where(ApiToken.owner_id == g.user.id)
-    )
-    if count >= TOKENS_PER_USER:
-        flash(f"You have {count} tokens, the most allowed; revoke one first.", "error")
-        return redirect(url_for("auth.account", _anchor="api-tokens"))
-    token, secret = issue_token(g.user, form.label.data)
-    db.session.commit()
-    response = render_template("tokens/created.html", token=token, secret=secret)
-    # The secret must not linger in any cache, the browser's included.
-    return response, {"Cache-Control": "no-store"}
-
-
-@bp.post("/account/tokens/<int(max=2147483647):token_id>/revoke")
-@login_required
-def revoke(token_id):
-    """Delete one of the user's tokens; programs using it get 401 from then on."""
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.owner_id == g.user.id)
-    )
-    if token is None:
-        abort(404, description="You have no such token.")
-    label = token.label
-    db.session.delete(token)
-    db.session.commit()
-    flash(f"Revoked the token “{label}”.", "success")
-    return redirect(url_for("auth.account", _anchor="api-tokens"))

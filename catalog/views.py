@@ -1,26 +1,22 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
-from datetime import datetime
+from collections.abc import Sequence
 
-from flask import Blueprint, abort, current_app, g, render_template, request
-from markupsafe import Markup
-from sqlalchemy import Row, bindparam, select
-from sqlalchemy.orm import contains_eager
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import bindparam, select
 
-from catalog.changes import can_change
-from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.images.processing import DISPLAY
 from catalog.links import Links
+from catalog.lookups import category_row, item_row
 from catalog.models import Category, Image, Item
-from catalog.serialize import item_rows
+from catalog.serialize import AnyRow
+from catalog.text import storable
+from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
 
 # Built once: a statement made anew for each request costs more than running it.
-ITEM_BY_SLUGS = item_rows().where(
-    Category.slug == bindparam("category_slug"), Item.slug == bindparam("item_slug")
-)
 CATEGORIES = select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
 # What a list needs of an item's picture, from the same statement as the rest.
 _THUMBNAIL_COLUMNS = (
@@ -42,9 +38,6 @@ LATEST_ITEMS = (
     .order_by(Item.created.desc(), Item.id.desc())
     .limit(bindparam("rows"))
 )
-CATEGORY_BY_SLUG = select(
-    Category.id, Category.name, Category.slug, Category.description, Category.item_count
-).where(Category.slug == bindparam("slug"))
 # A page of a category's items in slug order, walked by keyset on the (category_id, slug)
 # index: the first page, the page after a slug, and the page before one (read backwards).
 _PAGE = (
@@ -58,56 +51,15 @@ PAGE_AFTER = _PAGE.where(Item.slug > bindparam("after")).order_by(Item.slug)
 PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.desc())
 
 
-def storable(text: str) -> bool:
-    """Tell whether ``text`` can be compared in SQL: PostgreSQL text cannot hold NUL."""
-    return "\x00" not in text
-
-
-def get_category(slug: str) -> Category:
-    """Return the category with ``slug`` or abort with 404."""
-    category = storable(slug) and db.session.scalar(select(Category).where(Category.slug == slug))
-    if not category:
-        abort(404, description="There is no such category.")
-    return category
-
-
-def get_item(category_slug: str, item_slug: str, check_owner: bool = False) -> Item:
-    """Return the item with its category and owner loaded, or abort with 404.
-
-    With ``check_owner``, abort with 403 unless the signed-in user may change the
-    item (its owner or an admin); every edit and delete starts here.
-    """
-    item = storable(category_slug + item_slug) and db.session.scalar(
-        select(Item)
-        .join(Item.category)
-        .join(Item.owner)
-        .options(contains_eager(Item.category), contains_eager(Item.owner))
-        .where(Category.slug == category_slug, Item.slug == item_slug)
-    )
-    if not item:
-        abort(404, description="There is no such item in this category.")
-    if check_owner and not can_change(g.user, item):
-        abort(403, description="Only the person who added this item, or an admin, can change it.")
-    return item
-
-
-def latest_items(limit: int) -> list[Row]:
+def latest_items(limit: int) -> Sequence[AnyRow]:
     """Return the newest items (name, slug, created, category_slug, category_name, and
     image_sha256, image_width, image_height)."""
     return db.session.execute(LATEST_ITEMS, {"rows": limit}).all()
 
 
-@bp.app_template_filter("timestamp")
-def timestamp(value: datetime) -> Markup:
-    """Show a UTC ``value`` to the minute, with its exact time for machines."""
-    return Markup('<time datetime="{}">{} UTC</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
-    )
-
-
 @bp.get("/")
 @read_only
-def index():
+def index() -> str:
     """Show every category with its item count, and the latest items.
 
     The lists reach the template as tuples with their links already made: in a loop,
@@ -134,18 +86,13 @@ def index():
 
 @bp.get("/catalog/<category_slug>/")
 @read_only
-def category(category_slug):
+def category(category_slug: str) -> str:
     """Show one page of a category's items in name order.
 
     Pages are keyset-paginated on the item slug (``?after=`` and ``?before=``),
     so a page deep in a large category costs the same as the first one.
     """
-    category = (
-        storable(category_slug)
-        and db.session.execute(CATEGORY_BY_SLUG, {"slug": category_slug}).first()
-    )
-    if not category:
-        abort(404, description="There is no such category.")
+    category = category_row(category_slug)
     per_page = current_app.config["ITEMS_PER_PAGE"]
     after = request.args.get("after", type=str)
     before = request.args.get("before", type=str)
@@ -163,7 +110,7 @@ def category(category_slug):
     ).all()
 
     more = len(rows) > per_page
-    rows = rows[:per_page]
+    rows = list(rows[:per_page])
     if before is not None:
         rows.reverse()
         has_previous, has_next = more, True
@@ -184,12 +131,9 @@ def category(category_slug):
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
-def item(category_slug, item_slug):
+def item(category_slug: str, item_slug: str) -> str:
     """Show one item with its category, owner, dates and picture."""
-    slugs = {"category_slug": category_slug, "item_slug": item_slug}
-    item = storable(category_slug + item_slug) and db.session.execute(ITEM_BY_SLUGS, slugs).first()
-    if not item:
-        abort(404, description="There is no such item in this category.")
+    item = item_row(category_slug, item_slug)
     shown = None
     if item.image_sha256 is not None:
         shown = Links(external=False).picture(

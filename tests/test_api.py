@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import select
+from support.api_data import seed_api_catalog
 
 from catalog.extensions import db
 from catalog.models import Category, Item
@@ -85,6 +85,7 @@ def test_unknown_api_path_is_problem_but_pages_stay_html(client, seeded):
     assert page.mimetype == "text/html"
 
 
+@pytest.mark.backend_independent
 def test_wrong_method_is_405_problem_with_allow(client, seeded):
     response = client.put(item_url(seeded.items["ball"]), json={})
     assert_problem(response, 405)
@@ -264,6 +265,7 @@ def _auth(seeded, subject="ada"):
     return {"headers": seeded.bearer(subject)}
 
 
+@pytest.mark.backend_independent
 def test_bad_query_parameters_are_422(client, seeded):
     for query in ("limit=0", "limit=101", "limit=ten", "cursor=bm9wZQ", "q=%20"):
         problem = assert_problem(client.get(f"/api/v1/items?{query}"), 422)
@@ -338,6 +340,7 @@ def test_renaming_onto_a_sibling_is_409(client, seeded):
     assert_problem(response, 409)
 
 
+@pytest.mark.backend_independent
 def test_writes_need_a_token(client, seeded):
     for response in (
         client.post("/api/v1/items", json={"category": "soccer", "name": "Flag"}),
@@ -446,7 +449,7 @@ def test_weak_etag_never_satisfies_if_match(client, seeded):
 
 def test_reads_cost_a_fixed_number_of_queries(app, client, seeded, count_queries):
     with app.app_context():
-        from catalog.cli import seed_synthetic
+        from catalog.seed import seed_synthetic
 
         seed_synthetic(150)
     reads = {
@@ -485,6 +488,7 @@ def test_writes_cost_a_fixed_number_of_queries(client, seeded, count_queries):
     assert len(queries) <= 4, queries
 
 
+@pytest.mark.backend_independent
 def test_openapi_document_describes_exactly_the_routes(app, client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
@@ -526,6 +530,7 @@ def parameters(document):
                     yield f"{method.upper()} {path}", parameter
 
 
+@pytest.mark.backend_independent
 def test_every_parameter_has_a_documented_bound(client):
     document = client.get("/api/v1/openapi.json").get_json()
     found = list(parameters(document))
@@ -543,6 +548,7 @@ def test_every_parameter_has_a_documented_bound(client):
     assert all(p["schema"]["minLength"] == 1 for p in blank_if_match)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("path", "headers", "location", "field"),
     [
@@ -578,6 +584,7 @@ def test_write_headers_over_their_length_are_422(app, client, seeded, method, he
     assert item_rows(app) == before
 
 
+@pytest.mark.backend_independent
 def test_operations_are_linked_for_clients_that_follow_links(client):
     document = client.get("/api/v1/openapi.json").get_json()
     ids = {
@@ -620,6 +627,7 @@ def test_operations_are_linked_for_clients_that_follow_links(client):
                 assert link["parameters"]["header.If-Match"] == "$response.header.ETag"
 
 
+@pytest.mark.backend_independent
 def test_docs_page_works_offline_without_scripts(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200

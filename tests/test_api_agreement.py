@@ -6,9 +6,9 @@ import re
 import pytest
 
 from catalog.changes import add_category, add_item, change_item
-from catalog.cli import seed_demo
 from catalog.extensions import db
 from catalog.models import Item, User
+from catalog.seed import seed_demo
 
 
 @pytest.fixture

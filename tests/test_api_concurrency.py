@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from api_data import seed_api_catalog
-from werkzeug_server import serve
+from support.api_data import seed_api_catalog
+from support.werkzeug_server import serve
 
 from catalog.extensions import db
 from catalog.models import Item

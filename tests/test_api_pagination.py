@@ -1,13 +1,13 @@
 """Cursor pagination: every item exactly once, even while items are being added."""
 
 import pytest
-from api_data import seed_api_catalog
+from support.api_data import seed_api_catalog
 
 from catalog.api.cursors import encode_cursor
 from catalog.changes import add_item
-from catalog.cli import seed_synthetic
 from catalog.extensions import db
 from catalog.models import Category, User
+from catalog.seed import seed_synthetic
 
 
 @pytest.fixture
@@ -134,8 +134,8 @@ SEARCH_REACHES = [(2_000, 5_000_000), (1, 1), (3, 8)]
 def test_search_pages_while_matching_items_are_added(
     client, seeded, monkeypatch, probe_items, walk_scale
 ):
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
-    monkeypatch.setattr("catalog.search.WALK_SCALE", walk_scale)
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.statements.WALK_SCALE", walk_scale)
     before = all_ids(client, "/api/v1/items?limit=100&q=synthetic")
     assert len(before) == 120
 
@@ -165,8 +165,8 @@ def test_search_pages_while_matching_items_are_added(
 def test_search_cursor_past_the_end_is_an_empty_last_page(
     client, seeded, monkeypatch, probe_items, walk_scale
 ):
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
-    monkeypatch.setattr("catalog.search.WALK_SCALE", walk_scale)
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.statements.WALK_SCALE", walk_scale)
     ids = all_ids(client, "/api/v1/items?limit=100&q=synthetic&category=hockey")
     assert 0 < len(ids) < 120
     last = encode_cursor(ids[-1])

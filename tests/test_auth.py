@@ -6,8 +6,8 @@ import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
-from oidc_provider import QUIET_PROVIDER, provider_in_thread
 from sqlalchemy import func, select
+from support.oidc_provider import QUIET_PROVIDER, provider_in_thread
 
 from catalog.extensions import db
 from catalog.models import User, UserSession
@@ -191,6 +191,7 @@ def test_replayed_callback_is_refused(oidc_app, oidc_client, oidc_provider, pers
     assert user_count(oidc_app) == 1
 
 
+@pytest.mark.backend_independent
 def test_unreachable_provider_at_sign_in_is_a_page_not_a_500(make_app, app, unreachable_url):
     client = make_oidc_app(make_app, app, unreachable_url).test_client()
     response = client.get("/login/oidc?next=/account")
@@ -209,6 +210,7 @@ def test_provider_gone_before_the_callback_is_a_page_not_a_500(make_app, app, pe
     assert user_count(app) == 0
 
 
+@pytest.mark.backend_independent
 def test_login_page_says_plainly_when_no_provider_is_configured(client):
     page = client.get("/login").get_data(as_text=True)
     assert "not configured on this server" in page
@@ -216,6 +218,7 @@ def test_login_page_says_plainly_when_no_provider_is_configured(client):
     assert client.get("/login/oidc").status_code == 404
 
 
+@pytest.mark.backend_independent
 def test_login_page_offers_the_provider_when_configured(oidc_client):
     page = oidc_client.get("/login?next=/account").get_data(as_text=True)
     assert "Sign in with localhost" in page
@@ -347,6 +350,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, auth):
     assert "SameSite=Lax" in cookie
 
 
+@pytest.mark.backend_independent
 def test_session_cookie_is_secure_outside_debug(make_app, app, oidc_provider):
     production = make_oidc_app(make_app, app, oidc_provider.issuer, TESTING=False, DEV_LOGIN=False)
     client = production.test_client()

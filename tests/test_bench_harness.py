@@ -90,6 +90,7 @@ def test_sizes_name_their_databases():
         load.libpq_url("sqlite:///x.sqlite")
 
 
+@pytest.mark.slow
 def test_loader_fills_a_database_that_the_app_reads(empty_database_url):
     if not empty_database_url.startswith("postgres"):
         pytest.skip("the loader uses PostgreSQL's COPY")

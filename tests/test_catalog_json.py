@@ -7,17 +7,17 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
-import pictures
 import pytest
 from sqlalchemy import select, update
+from support import pictures
 
 from catalog import feeds
 from catalog.changes import add_category, add_item, change_item
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.images import store
 from catalog.images.processing import process
 from catalog.models import Item, User
+from catalog.seed import seed_demo, seed_synthetic
 
 LARGE = 100_000
 # Growth of the process's resident memory allowed while streaming LARGE items: a few
@@ -152,6 +152,7 @@ def stream_to_file(client, sink) -> tuple[int, int, int]:
     return size, chunks, peak - baseline
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_items_in_bounded_queries_and_memory(app, client, demo, count_queries):
     with app.app_context():
         started = time.perf_counter()

@@ -1,8 +1,8 @@
 """Admins create, rename and delete categories; nobody else can."""
 
 import pytest
-from html_forms import csrf_token, submit
 from sqlalchemy import select
+from support.html_forms import csrf_token, submit
 
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER

@@ -1,8 +1,8 @@
 """Every request that changes something needs the CSRF token of its own session."""
 
 import pytest
-from html_forms import csrf_token
 from sqlalchemy import select
+from support.html_forms import csrf_token
 
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER
@@ -77,6 +77,7 @@ def form_data(app, rule):
     return url, {k: v.replace("{soccer}", soccer) for k, v in data.items()}
 
 
+@pytest.mark.backend_independent
 def test_every_state_changing_page_route_is_covered(app):
     changing = {
         rule.rule
@@ -87,6 +88,7 @@ def test_every_state_changing_page_route_is_covered(app):
     assert changing == set(ROUTES)
 
 
+@pytest.mark.backend_independent
 def test_every_state_changing_route_outside_the_api_needs_a_token(csrf_app):
     """Sweep the whole URL map, so routes added later are held to the same rule.
 

@@ -6,70 +6,16 @@ the environment the platform gives a dyno, through real gunicorn with several wo
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import admin_url, throwaway_postgresql_database
+from support.deploy import SECRET, dyno_environment, fetch, free_port, procfile, wait_for_port
+from support.services import admin_url, throwaway_postgresql_database
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-SECRET = "d3c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f5e4d3"
 WORKERS = 3
-
-
-def procfile() -> dict[str, str]:
-    """Return the Procfile's process types and their commands."""
-    processes = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_-]+):\s*(.+)", line.strip())
-        if match:
-            processes[match[1]] = match[2]
-    return processes
-
-
-def shipped_files() -> list[str]:
-    """List what a push would ship: tracked and new files, less what git ignores."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [name for name in listing.split("\0") if name and (ROOT / name).is_file()]
-
-
-@pytest.fixture(scope="module")
-def slug(tmp_path_factory):
-    """Copy the app as a push would ship it: no .env, no instance folder, no virtualenv."""
-    target = tmp_path_factory.mktemp("slug")
-    for name in shipped_files():
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target / name)
-    return target
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dyno_environment(tmp_path, **settings) -> dict[str, str]:
-    """Return a dyno's environment: nothing from this shell but the tools' PATH."""
-    return {
-        "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        **settings,
-    }
 
 
 def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -84,25 +30,6 @@ def run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
     )
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the web process exited with {process.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.2)
-        else:
-            return
-    pytest.fail(f"nothing listened on port {port} within {timeout} s")
-
-
-def fetch(url: str, **headers) -> requests.Response:
-    """GET ``url``; redirects are returned, not followed."""
-    return requests.get(url, headers=headers, allow_redirects=False, timeout=30)
-
-
 def test_procfile_declares_release_and_web():
     processes = procfile()
     assert processes["release"] == "flask db upgrade"
@@ -110,6 +37,7 @@ def test_procfile_declares_release_and_web():
     assert "catalog:create_app()" in processes["web"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_release_then_web_serve_the_catalog(slug, tmp_path, backend):
     if admin_url() is None:
@@ -178,6 +106,7 @@ def test_release_then_web_serve_the_catalog(slug, tmp_path, backend):
     assert "Shutting down: Master" in output
 
 
+@pytest.mark.slow
 def test_web_without_secret_key_stops_with_one_line(slug, tmp_path):
     env = dyno_environment(tmp_path, PORT=str(free_port()), WEB_CONCURRENCY=str(WORKERS))
     result = run(procfile()["web"], slug, env)
@@ -187,6 +116,7 @@ def test_web_without_secret_key_stops_with_one_line(slug, tmp_path):
     assert lines[0].startswith("SECRET_KEY is not set")
 
 
+@pytest.mark.slow
 def test_release_without_secret_key_stops_with_one_line(slug, tmp_path):
     result = run(procfile()["release"], slug, dyno_environment(tmp_path))
     assert result.returncode != 0
@@ -195,6 +125,7 @@ def test_release_without_secret_key_stops_with_one_line(slug, tmp_path):
     assert lines[0].startswith("SECRET_KEY is not set")
 
 
+@pytest.mark.slow
 def test_requirements_install_into_a_fresh_virtualenv(slug, tmp_path):
     """The platform's buildpack path: a new virtualenv, pip install -r requirements.txt."""
     venv = tmp_path / "venv"

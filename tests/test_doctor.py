@@ -7,9 +7,9 @@ import time
 
 import pytest
 import redis
-from conftest import redis_keys
 from flask_migrate import upgrade
-from test_redis_faults import HungRedis
+from support.redis_servers import HungRedis
+from support.services import redis_keys
 
 from catalog import create_app
 from catalog.extensions import db

@@ -5,14 +5,13 @@ import hashlib
 import json
 import threading
 
-import pictures
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
+from support import pictures
 
 import catalog.dump
 from catalog.changes import change_item
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.dump import FORMAT, VERSION, header, snapshot, tables, write_dump
 from catalog.extensions import db
 from catalog.images.processing import process
@@ -27,6 +26,7 @@ from catalog.models import (
     utcnow,
 )
 from catalog.search import search_page
+from catalog.seed import seed_demo, seed_synthetic
 
 LIMITS = {"max_bytes": 5_000_000, "max_pixels": 40_000_000}
 SHARED = process(pictures.solid("JPEG", size=(1600, 1200)), **LIMITS)

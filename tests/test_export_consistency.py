@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from catalog.changes import Refused, add_item, change_item, remove_item
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.models import Category, Item, User
+from catalog.seed import seed_demo, seed_synthetic
 
 WRITERS = 3
 EXPORTS = 3

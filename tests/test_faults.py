@@ -1,6 +1,6 @@
 """Faults under gunicorn, as in production: SIGTERM mid-request, a PostgreSQL restart, a dry pool.
 
-Each test serves the test entry point (tests/served_app.py) with the Procfile's web
+Each test serves the test entry point (tests/support/served_app.py) with the Procfile's web
 command and the production gunicorn.conf.py, on a database of the tests' own
 PostgreSQL cluster, which they stop and start at will. Every wait is bounded.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-from api_data import seed_api_catalog
-from faults import migrated_database
-from gunicorn_server import gunicorn
 from sqlalchemy import func, select
+from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
+from support.pgcluster import migrated_database
 
 from catalog.extensions import db
 from catalog.models import Category, Item
@@ -25,6 +25,9 @@ PROBLEM = "application/problem+json"
 # gunicorn.conf.py's graceful_timeout: what SIGTERM allows requests in flight.
 GRACE = 25
 # How soon after PostgreSQL is back every request must succeed again.
+# One pytest-xdist worker runs every test on the cluster (here and in test_outages.py),
+# so that it is made once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 RECOVERY_LIMIT = 10
 # Requests may wait this long at most during an outage: the pool's checkout timeout
 # plus a connection attempt, both 5 s by default; far less when connections are refused.

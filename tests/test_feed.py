@@ -4,9 +4,9 @@ import re
 from datetime import timedelta
 
 import feedparser
-import pictures
 import pytest
 from sqlalchemy import update
+from support import pictures
 
 from catalog.changes import add_category, add_item, change_item
 from catalog.demo import DEMO_ISSUER
@@ -76,7 +76,7 @@ def test_entry_ids_are_stable_tag_uris(app, client, items):
 
 def test_feed_holds_the_newest_items_only(app, client, items):
     with app.app_context():
-        from catalog.cli import seed_synthetic
+        from catalog.seed import seed_synthetic
 
         seed_synthetic(FEED_ENTRIES + 10)
     entries = parse(client).entries

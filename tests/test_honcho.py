@@ -5,8 +5,7 @@ import signal
 import subprocess
 
 import pytest
-from conftest import admin_url, throwaway_postgresql_database
-from test_deploy import (  # noqa: F401  (the module-scoped fixture)
+from support.deploy import (
     BIN,
     ROOT,
     SECRET,
@@ -14,9 +13,9 @@ from test_deploy import (  # noqa: F401  (the module-scoped fixture)
     fetch,
     free_port,
     procfile,
-    slug,
     wait_for_port,
 )
+from support.services import admin_url, throwaway_postgresql_database
 
 
 def test_local_procfile_is_release_then_web():
@@ -30,8 +29,9 @@ def test_env_example_points_honcho_at_the_local_procfile():
     assert "PROCFILE=Procfile.local" in settings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_honcho_start_migrates_and_serves(slug, tmp_path, backend):  # noqa: F811
+def test_honcho_start_migrates_and_serves(slug, tmp_path, backend):
     if admin_url() is None:
         pytest.skip("TEST_DATABASE_URL is not set")
     port = free_port()

@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 import pytest
 import requests
-from api_data import seed_api_catalog
-from gunicorn_server import gunicorn
-from oidc_provider import QUIET_PROVIDER
 from sqlalchemy import func, select
+from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
+from support.oidc_provider import QUIET_PROVIDER
 
 from catalog.config import ConfigError, allowed_hosts
 from catalog.extensions import db
@@ -159,11 +159,13 @@ def test_the_environment_sets_them(make_app, monkeypatch):
 # Refused hosts
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_for_another_host_get_a_plain_400(guarded, path):
     assert_refused_page(guarded().test_client().get(path, headers=on(EVIL)))
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("path", API_READS + ["/api/v1/items/1", "/api/v1/nothing"])
 def test_api_reads_for_another_host_get_a_problem(guarded, path):
     assert_refused_problem(guarded().test_client().get(path, headers=on(EVIL)))
@@ -185,6 +187,7 @@ def test_api_writes_for_another_host_change_nothing(guarded, seeded):
     assert client.get(item, headers=on(HOST)).get_json()["name"] == "Match Ball"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "host", ["shop.example.evil.example", "evilshop.example", "catalog.example.evil.example"]
 )
@@ -194,6 +197,7 @@ def test_names_that_only_look_allowed_are_refused(guarded, host):
     assert host not in response.get_data(as_text=True)
 
 
+@pytest.mark.backend_independent
 def test_the_trailing_slash_redirect_is_not_made_for_another_host(guarded):
     client = guarded().test_client()
     assert_refused_page(client.get("/catalog/soccer", headers=on(EVIL)))
@@ -215,6 +219,7 @@ def test_the_https_redirect_is_not_made_for_another_host(production):
     assert client.get("/catalog/soccer/", headers=on(HOST, **HTTPS)).status_code == 200
 
 
+@pytest.mark.backend_independent
 def test_sign_in_is_not_started_for_another_host(guarded, oidc_provider):
     app = guarded(
         OIDC_ISSUER=oidc_provider.issuer,
@@ -311,6 +316,7 @@ def test_without_allowed_hosts_production_still_serves(make_app, app, seeded, mo
 # Under gunicorn
 
 
+@pytest.mark.slow
 def test_gunicorn_in_production_refuses_another_host(tmp_path, database_url):
     settings = {"ALLOWED_HOSTS": HOST, "FORCE_HTTPS": True, "TRUSTED_PROXIES": 1}
     with gunicorn(tmp_path, database_url, settings=settings) as server:

@@ -3,11 +3,11 @@
 import io
 import time
 
-import pictures
 import pytest
-from api_data import seed_api_catalog
 from PIL import Image
 from sqlalchemy import func, select
+from support import pictures
+from support.api_data import seed_api_catalog
 from test_image_uploads import Unread
 
 from catalog.extensions import db

@@ -3,16 +3,16 @@ lazy loading below the first rows, and query counts that do not grow with the pi
 
 import re
 
-import pictures
 import pytest
 from sqlalchemy import update
+from support import pictures
 
 from catalog import changes
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.images import store
 from catalog.images.processing import process
 from catalog.models import Item
+from catalog.seed import seed_demo, seed_synthetic
 
 LIMITS = {"max_bytes": 5_000_000, "max_pixels": 40_000_000}
 PORTRAIT = process(pictures.solid("JPEG", size=(900, 1600)), **LIMITS)

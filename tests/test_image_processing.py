@@ -4,9 +4,9 @@ import hashlib
 import io
 import time
 
-import pictures
 import pytest
 from PIL import Image, ImageCms
+from support import pictures
 
 from catalog.images import processing
 from catalog.images.processing import Damaged, NotAPicture, TooLarge, process

@@ -3,10 +3,10 @@
 import hashlib
 import io
 
-import pictures
 import pytest
-from api_data import seed_api_catalog
 from PIL import Image
+from support import pictures
+from support.api_data import seed_api_catalog
 
 from catalog import changes
 from catalog.extensions import db

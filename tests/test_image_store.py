@@ -3,10 +3,10 @@
 import threading
 import time
 
-import pictures
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import func, select
+from support import pictures
+from support.api_data import seed_api_catalog
 
 from catalog import changes
 from catalog.extensions import db

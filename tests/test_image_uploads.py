@@ -4,11 +4,11 @@ import io
 import re
 import time
 
-import pictures
 import pytest
-from api_data import seed_api_catalog
-from conftest import AuthActions, _empty_tables
 from sqlalchemy import func, select
+from support import pictures
+from support.api_data import seed_api_catalog
+from support.sign_in import AuthActions
 
 from catalog import create_app
 from catalog.config import ConfigError
@@ -25,14 +25,12 @@ def seeded(app):
 
 
 @pytest.fixture
-def guarded(make_app, database_url):
+def guarded(app):
     """An app that checks CSRF tokens, as in production, with the API's small catalog.
 
     Returns the app and a function giving a client signed in as a demo user.
     """
-    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        _empty_tables()
+    app.config["WTF_CSRF_ENABLED"] = True
     seed_api_catalog(app)
 
     def sign_in(subject: str):

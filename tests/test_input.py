@@ -3,8 +3,8 @@
 from urllib.parse import quote
 
 import pytest
-from html_forms import form_posting_to, submit
 from sqlalchemy import func, select
+from support.html_forms import form_posting_to, submit
 
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER

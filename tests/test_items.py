@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask_sqlalchemy.session import Session as FlaskSession
-from html_forms import csrf_token, form_posting_to, submit
 from sqlalchemy import event, func, select
+from support.html_forms import csrf_token, form_posting_to, submit
 
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER, USERS

@@ -13,11 +13,11 @@ from collections import Counter
 
 import pytest
 import requests
-from conftest import admin_url, redis_keys, throwaway_postgresql_database
 from flask_migrate import upgrade
-from gunicorn_server import gunicorn
-from html_forms import CSRF_TOKEN
 from sqlalchemy import select
+from support.gunicorn_server import gunicorn
+from support.html_forms import CSRF_TOKEN
+from support.services import admin_url, redis_keys, throwaway_postgresql_database
 
 from bench.soak import run_load, summary, verify
 from catalog import create_app
@@ -26,6 +26,8 @@ from catalog.extensions import db
 from catalog.models import Category, User
 from catalog.tokens import issue_token
 
+# One pytest-xdist worker runs both tests, on the same two instances.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("load")]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Each run counts in Redis under a prefix of its own, so parallel runs never collide.
 REDIS_PREFIX = f"catalog-load-{os.getpid()}-{secrets.token_hex(4)}"

@@ -93,7 +93,7 @@ def test_postgresql_keeps_a_generated_search_column_that_the_models_leave_out(
 
 def test_0006_adds_pictures_to_a_populated_database_and_back(empty_database_url, make_app):
     """Items keep every row and reference through the upgrade, and get no picture."""
-    from catalog.cli import seed_demo
+    from catalog.seed import seed_demo
 
     app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
     columns = "id, category_id, owner_id, name, slug, description, created, updated, version"

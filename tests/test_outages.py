@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from faults import migrated_database
 from sqlalchemy import text
+from support.pgcluster import migrated_database
 
 from catalog import create_app
 from catalog.config import ConfigError
@@ -42,7 +42,7 @@ def test_every_wait_is_bounded_well_under_gunicorns_timeout(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     options = engine_options()
     gunicorn_timeout = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["timeout"]
-    # Connections are checked at checkout without a statement (catalog.connections).
+    # Connections are checked at checkout without a statement (catalog.web.connections).
     assert "pool_pre_ping" not in options
     assert options["max_overflow"] == 0
     assert options["pool_timeout"] == 5
@@ -216,6 +216,8 @@ def test_a_pool_with_no_free_connection_gives_503_after_the_checkout_timeout(
     assert client.get("/api/v1/categories").status_code == 200
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("cluster")
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_one_app_recovers_by_itself_after_a_database_restart(cluster, make_app, backend):
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated_database(cluster))
@@ -244,6 +246,8 @@ def test_one_app_recovers_by_itself_after_a_database_restart(cluster, make_app, 
     assert client.get("/api/v1/items").status_code == 200
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("cluster")
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_requests_in_flight_when_the_database_goes_get_503(cluster, make_app, backend):
     """A query cut off by the server shutting down is a 503 too, not a 500."""

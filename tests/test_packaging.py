@@ -22,10 +22,12 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
 from catalog.models import Base
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SITE_PACKAGES = sysconfig.get_paths()["purelib"]
 SECRET = "3e7a1c9f5b2d8e4a6c0f3b9d7e1a5c8f2b6d0e4a9c3f7b1d5e8a2c6f0b4d9e3a"

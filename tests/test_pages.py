@@ -3,9 +3,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from catalog.cli import seed_demo, seed_synthetic
 from catalog.extensions import db
 from catalog.models import Category, Item
+from catalog.seed import seed_demo, seed_synthetic
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def test_unknown_category_or_item_is_404_page(client, demo, url):
     assert 'href="/"' in page  # shares the layout
 
 
+@pytest.mark.backend_independent
 def test_500_is_a_page_without_stack_trace(app, client):
     @app.get("/boom")
     def boom():

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from api_data import seed_api_catalog
-from conftest import redis_keys
+from support.api_data import seed_api_catalog
+from support.services import redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -100,6 +100,7 @@ def test_sign_in_is_limited_per_address(app, client, seeded):
     assert response.status_code == 302
 
 
+@pytest.mark.backend_independent
 def test_every_write_route_is_limited(app, seeded):
     """No route that changes data escapes: a second write to any of them is refused."""
     app.config["RATELIMIT_WRITES"] = "1 per hour"
@@ -170,6 +171,7 @@ def other_instance(settings: dict, token: str) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_instances_share_counters_through_redis(app, make_app, database_url, redis_url):
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -8,20 +8,18 @@ stopped.
 
 import logging
 import shutil
-import socket
-import subprocess
-import threading
 import time
 from contextlib import contextmanager
 
 import pytest
 import redis
 import requests
-from api_data import seed_api_catalog
-from conftest import redis_keys
-from gunicorn_server import gunicorn
-from oidc_provider import QUIET_PROVIDER
-from test_deploy import free_port
+from support.api_data import seed_api_catalog
+from support.deploy import free_port
+from support.gunicorn_server import gunicorn
+from support.oidc_provider import QUIET_PROVIDER
+from support.redis_servers import HungRedis, RedisServer
+from support.services import redis_keys
 
 pytestmark = QUIET_PROVIDER
 
@@ -30,45 +28,6 @@ SHARED_REDIS = "redis://127.0.0.1:6379/0"
 # gunicorn's 30 s: a request that takes this long waited on Redis.
 QUICK = 3
 FALLING_BACK = "falling back to in-memory storage"
-
-
-class HungRedis:
-    """A loopback listener that accepts every connection and never answers.
-
-    Each connection is held for ``hold`` seconds and then closed, so that a client
-    without timeouts fails the test instead of hanging it.
-    """
-
-    def __init__(self, hold: float = 10):
-        self.hold = hold
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.05)
-        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
-        self.accepted = 0
-        self._held: list[tuple[float, socket.socket]] = []
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stopped.is_set():
-            try:
-                connection, _ = self.listener.accept()
-                self.accepted += 1
-                self._held.append((time.monotonic(), connection))
-            except TimeoutError:
-                pass
-            now = time.monotonic()
-            for held in [h for h in self._held if now - h[0] > self.hold]:
-                held[1].close()
-                self._held.remove(held)
-
-    def close(self):
-        self._stopped.set()
-        self._thread.join()
-        for _, connection in self._held:
-            connection.close()
-        self.listener.close()
 
 
 @pytest.fixture
@@ -82,49 +41,6 @@ def hung_redis():
 def refused_redis():
     """The URL of a loopback port nothing listens on: connections are refused at once."""
     return f"redis://127.0.0.1:{free_port()}/0"
-
-
-class RedisServer:
-    """A redis-server of the test's own on a spare loopback port, without persistence."""
-
-    def __init__(self, directory):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.directory = directory
-        self.process = None
-
-    def start(self):
-        command = [
-            "redis-server",
-            *("--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-        ]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        client = self.client()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-                time.sleep(0.02)
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=1)
-
-    def counters(self) -> dict[str, int]:
-        """Return every rate limit counter this Redis holds, by key."""
-        client = self.client()
-        return {key.decode(): int(client.get(key)) for key in client.scan_iter("LIMITS*")}
 
 
 @pytest.fixture
@@ -180,6 +96,7 @@ def signed_in_cookie(app) -> str:
 # A hung Redis: every request that counts meets it first, on an app of its own.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["api write", "form write", "sign-in start"])
 def test_a_hung_redis_leaves_every_request_answered_within_seconds(
     app, make_app, database_url, oidc_provider, hung_redis, caplog, first
@@ -308,6 +225,7 @@ def test_healthz_on_the_shared_redis_reuses_one_connection(make_app, database_ur
 # back to Redis by itself. A process of its own starts the fallback's schedule afresh.
 
 
+@pytest.mark.slow
 def test_counting_goes_back_to_redis_when_it_returns(app, database_url, tmp_path, redis_server):
     seeded = seed_api_catalog(app)
     with gunicorn(

@@ -8,18 +8,18 @@ import re
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from api_data import seed_api_catalog
 from flask_migrate import downgrade, upgrade
-from gunicorn_server import gunicorn
 from sqlalchemy import CheckConstraint, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from werkzeug_server import serve
+from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
+from support.werkzeug_server import serve
 
 from catalog.changes import add_category
-from catalog.cli import seed_demo
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
 from catalog.models import NAME_MAX, Base, Category, Item, User
+from catalog.seed import seed_demo
 
 PROBLEM = "application/problem+json"
 
@@ -148,6 +148,7 @@ def test_a_chunked_api_body_over_the_limit_is_a_413_on_werkzeug(app, seeded):
     assert_chunked_bodies_are_bounded(answers)
 
 
+@pytest.mark.slow
 def test_a_chunked_api_body_over_the_limit_is_a_413_under_gunicorn(
     app, seeded, database_url, tmp_path
 ):
@@ -198,6 +199,7 @@ def longest_request_lines(document: dict) -> dict[str, str]:
     return lines
 
 
+@pytest.mark.backend_independent
 def test_every_request_line_the_document_allows_fits_gunicorns_limit(client):
     document = client.get("/api/v1/openapi.json").get_json()
     lines = longest_request_lines(document)
@@ -208,6 +210,7 @@ def test_every_request_line_the_document_allows_fits_gunicorns_limit(client):
     assert len(lines[longest]) <= REQUEST_LINE_MAX, lines[longest]
 
 
+@pytest.mark.slow
 def test_the_longest_search_reaches_the_app_under_gunicorn(app, seeded, database_url, tmp_path):
     """Sent for real, the longest search is answered by the app, not with gunicorn's 414."""
     target = "/api/v1/items?" + urlencode(
@@ -425,6 +428,7 @@ def test_a_json_body_sent_to_a_page_is_415(app, seeded, signed_in, path, body):
     assert everything_now(app) == before
 
 
+@pytest.mark.backend_independent
 def test_json_with_a_valid_csrf_header_is_refused_too(make_app, database_url, signed_in):
     """With CSRF on, a program holding a session's token still cannot post JSON to a form."""
     app = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)

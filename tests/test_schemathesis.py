@@ -17,12 +17,14 @@ database: the document does not depend on one. (Schemathesis's lazy
 
 import pytest
 import schemathesis
-from api_data import reseed_api_catalog, seed_api_catalog
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-from werkzeug_server import serve
+from support.api_data import reseed_api_catalog, seed_api_catalog
+from support.werkzeug_server import serve
 
 from catalog import create_app
+
+pytestmark = pytest.mark.slow
 
 # Examples per operation, and scenarios of linked calls: enough to find what the
 # document and the API disagree on, in well under a minute per database.

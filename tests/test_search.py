@@ -4,15 +4,15 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import event, select
+from support.api_data import seed_api_catalog
 
 from catalog.api.cursors import encode_cursor
 from catalog.changes import add_category, add_item, change_item
-from catalog.cli import seed_synthetic
 from catalog.extensions import db
 from catalog.models import Item, User
 from catalog.search import api_query, search_query
+from catalog.seed import seed_synthetic
 
 
 @pytest.fixture
@@ -61,6 +61,7 @@ def test_no_match_says_so(client, gear):
     assert "No items match “kayak”" in page
 
 
+@pytest.mark.backend_independent
 def test_empty_query_shows_just_the_form(client, gear):
     response = client.get("/search")
     assert response.status_code == 200
@@ -87,6 +88,7 @@ def test_results_are_paginated(app, client, gear):
     assert 'rel="prev"' in html
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("query", ["q=x&page=0", "q=x&page=101", "q=" + "x" * 201])
 def test_bad_requests_are_400(client, gear, query):
     assert client.get(f"/search?{query}").status_code == 400
@@ -202,8 +204,8 @@ LAMPS_IN_ORDER = ["Desk Lamp", "Bike Light", "Head Torch", "Lantern", "Torch", "
 
 @pytest.fixture
 def small_reach(monkeypatch):
-    monkeypatch.setattr("catalog.search.RECENT_ITEMS", 5)
-    monkeypatch.setattr("catalog.search.RANKED", 3)
+    monkeypatch.setattr("catalog.search.statements.RECENT_ITEMS", 5)
+    monkeypatch.setattr("catalog.search.statements.RANKED", 3)
 
 
 # The stove is the newest item: probing one item finds no match and reads every match
@@ -212,7 +214,7 @@ def small_reach(monkeypatch):
 def test_ranks_the_newest_matches_among_recent_items(
     client, lamps, small_reach, monkeypatch, probe_items
 ):
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", probe_items)
     assert names(client.get("/search?q=lamp").get_data(as_text=True)) == LAMPS_IN_ORDER
 
 
@@ -220,7 +222,7 @@ def test_ranks_the_newest_matches_among_recent_items(
 def test_pages_follow_the_same_order_past_the_ranked_matches(
     app, client, lamps, small_reach, monkeypatch, probe_items
 ):
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", probe_items)
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", probe_items)
     app.config["ITEMS_PER_PAGE"] = 2
     seen, page, html = [], 1, ""
     while page == 1 or 'rel="next"' in html:
@@ -280,8 +282,8 @@ def shelf(app) -> dict[int, int]:
 
 @pytest.fixture(params=REACHES, ids=lambda reach: f"probe-{reach[0]}-scale-{reach[1]}")
 def reach(request, monkeypatch):
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", request.param[0])
-    monkeypatch.setattr("catalog.search.WALK_SCALE", request.param[1])
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", request.param[0])
+    monkeypatch.setattr("catalog.search.statements.WALK_SCALE", request.param[1])
 
 
 def api_pages(client, url: str) -> list[list[int]]:
@@ -341,8 +343,8 @@ def test_api_search_reads_a_bounded_number_of_items(app, backend_name, monkeypat
     if backend_name != "postgresql":
         pytest.skip("the planner is PostgreSQL's")
     # Probe 100 items; walk at most 458 (for 21 rows), so that a rare word is not walked.
-    monkeypatch.setattr("catalog.search.PROBE_ITEMS", 100)
-    monkeypatch.setattr("catalog.search.WALK_SCALE", 10_000)
+    monkeypatch.setattr("catalog.search.statements.PROBE_ITEMS", 100)
+    monkeypatch.setattr("catalog.search.statements.WALK_SCALE", 10_000)
     seed_api_catalog(app)
     with app.app_context():
         seed_synthetic(3000)

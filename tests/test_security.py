@@ -5,14 +5,14 @@ import re
 from pathlib import Path
 
 import pytest
-from api_data import seed_api_catalog
 from flask import request, session, url_for
 from sqlalchemy import select
+from support.api_data import seed_api_catalog
 
 from catalog import create_app
-from catalog.cli import seed_demo
 from catalog.extensions import db
 from catalog.models import Item
+from catalog.seed import seed_demo
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "catalog" / "templates"
 SECRET = "8f1c0a7e5b2d4c6e9a3f1b7d0c5e2a4f6b8d1e3c5a7f9b0d2e4c6a8f1b3d5e7c"
@@ -46,6 +46,7 @@ def demo(app):
         seed_demo()
 
 
+@pytest.mark.backend_independent
 def test_production_settings_are_strict(production):
     app = production()
     assert app.debug is False
@@ -58,6 +59,7 @@ def test_production_settings_are_strict(production):
     assert app.config["DEV_LOGIN"] is False
 
 
+@pytest.mark.backend_independent
 def test_plain_http_behind_the_router_is_redirected_to_https(production, demo):
     client = production().test_client()
     response = client.get("/catalog/soccer/?after=a", headers={"X-Forwarded-Proto": "http"})
@@ -108,6 +110,7 @@ def test_a_plain_http_api_write_is_refused_not_redirected(
     assert rows(app) == before
 
 
+@pytest.mark.backend_independent
 def test_a_plain_http_api_write_without_a_token_says_to_use_https(production, api_catalog):
     response = (
         production()
@@ -120,6 +123,7 @@ def test_a_plain_http_api_write_without_a_token_says_to_use_https(production, ap
     assert "revoke" not in detail
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/api/v1/items?limit=5"), ("HEAD", "/api/v1/categories"), ("POST", "/logout")],
@@ -186,12 +190,14 @@ def test_force_https_can_be_turned_off_for_a_local_run(production, monkeypatch):
     assert response.status_code == 200
 
 
+@pytest.mark.backend_independent
 def test_bad_force_https_value_is_refused_in_one_line(production, monkeypatch):
     monkeypatch.setenv("FORCE_HTTPS", "sometimes")
     with pytest.raises(SystemExit, match="FORCE_HTTPS must be on or off"):
         production()
 
 
+@pytest.mark.backend_independent
 def test_session_cookie_is_secure_http_only_and_lax(production):
     app = production()
 
@@ -206,6 +212,7 @@ def test_session_cookie_is_secure_http_only_and_lax(production):
     assert "SameSite=Lax" in cookie
 
 
+@pytest.mark.backend_independent
 def test_router_addresses_and_scheme_are_trusted(production):
     app = production()
 
@@ -221,6 +228,7 @@ def test_router_addresses_and_scheme_are_trusted(production):
     assert body == {"addr": "203.0.113.9", "url": "https://localhost/"}
 
 
+@pytest.mark.backend_independent
 def test_no_dev_sign_in_in_production(production, make_app):
     # Whatever dev sign-in routes a development app has are gone in production.
     development = make_app()
@@ -241,6 +249,7 @@ def test_no_dev_sign_in_in_production(production, make_app):
             assert response.status_code == 404, (method, path)
 
 
+@pytest.mark.backend_independent
 def test_errors_are_pages_without_stack_traces(production):
     app = production()
 

@@ -4,8 +4,9 @@ import hashlib
 import re
 
 import pytest
-from api_data import seed_api_catalog
 from sqlalchemy import select
+from support.api_data import seed_api_catalog
+from support.sign_in import AuthActions
 
 from catalog.extensions import db
 from catalog.models import ApiToken
@@ -127,6 +128,7 @@ def test_you_cannot_revoke_someone_elses_token(app, seeded, signed_in):
         assert db.session.get(ApiToken, adas) is not None
 
 
+@pytest.mark.backend_independent
 def test_signed_out_visitors_are_sent_to_sign_in(client, seeded):
     response = client.post("/account/tokens", data={"label": "x"})
     assert response.status_code == 302
@@ -155,8 +157,6 @@ def test_tokens_per_user_are_capped(app, seeded, signed_in):
 def test_token_forms_need_csrf(app, make_app, database_url):
     guarded = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)
     seed_api_catalog(guarded)
-    from conftest import AuthActions
-
     client = guarded.test_client()
     assert AuthActions(client).login("ada").status_code == 302
     assert client.post("/account/tokens", data={"label": "x"}).status_code == 400

@@ -1,8 +1,15 @@
-"""The JSON API under /api/v1, its OpenAPI document and its reference page."""
+"""The JSON API under /api/v1, its OpenAPI document and its reference page.
 
-from catalog.api import docs, routes
+``init_app`` builds the app's flask-smorest ``Api``, which serves the document;
+``create_app`` registers the API's blueprint through it (``register``), so that each
+operation is documented, and the reference page's blueprint as any other.
+"""
+
+import flask_smorest
+from flask import Blueprint, Flask
+
+from catalog.api.docs import API_EXTENSION
 from catalog.api.spec import CatalogApi
-from catalog.extensions import csrf
 
 SETTINGS = {
     "API_TITLE": "Catalog API",
@@ -24,13 +31,16 @@ SETTINGS = {
 }
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
+    """Build the app's ``Api``: flask-smorest keeps one app and its spec on the instance."""
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
-    # flask-smorest's Api keeps one app and its spec on the instance: one per app.
-    api = CatalogApi(app)
-    api.register_blueprint(routes.bp)
-    app.extensions[docs.API_EXTENSION] = api
-    # Writes authenticate with bearer tokens, never cookies, so there is nothing to forge.
-    csrf.exempt(routes.bp)
-    app.register_blueprint(docs.bp)
+    app.extensions[API_EXTENSION] = CatalogApi(app)
+
+
+def register(app: Flask, blueprint: Blueprint) -> None:
+    """Register ``blueprint``: through the ``Api`` if it is an API blueprint, which documents it."""
+    if isinstance(blueprint, flask_smorest.Blueprint):
+        app.extensions[API_EXTENSION].register_blueprint(blueprint)
+    else:
+        app.register_blueprint(blueprint)

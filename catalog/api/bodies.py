@@ -16,8 +16,11 @@ below is the one place a body is parsed.
 
 import json
 import math
+from typing import Any, NoReturn
 
 import flask_smorest
+import marshmallow as ma
+from flask import Request
 from flask import abort as abort_with
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
@@ -33,7 +36,7 @@ class NotIJson(ValueError):
     """A body that is not I-JSON; ``str()`` says why, for people."""
 
 
-def _constant(name: str):
+def _constant(name: str) -> NoReturn:
     raise NotIJson(f"{name} is not a JSON value; numbers must be finite.")
 
 
@@ -57,7 +60,7 @@ def _name(key: str) -> str:
     return json.dumps(shown)
 
 
-def _object(pairs: list[tuple[str, object]]) -> dict:
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     found = dict(pairs)
     if len(found) != len(pairs):
         seen = set()
@@ -70,7 +73,7 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
     return found
 
 
-def _check_text(document) -> None:
+def _check_text(document: object) -> None:
     """Raise ``NotIJson`` if any string or member name in ``document`` has a lone surrogate.
 
     The escape ``\\ud800`` is valid JSON but stands for no character: such text cannot
@@ -95,7 +98,7 @@ def _check_text(document) -> None:
                 ) from None
 
 
-def read_json(body: bytes):
+def read_json(body: bytes) -> Any:
     """Return ``body`` parsed as I-JSON; raise ``NotIJson`` saying why it is not."""
     try:
         text = body.decode("utf-8")
@@ -124,7 +127,7 @@ def read_json(body: bytes):
 class StrictParser(FlaskParser):
     """webargs' Flask parser, reading JSON bodies as I-JSON within ``BODY_MAX`` bytes."""
 
-    def load_json(self, req, schema):
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
         """Return the body parsed, ``missing`` when there is none, or abort with 400 or 413."""
         if not is_json_request(req):
             return core.missing

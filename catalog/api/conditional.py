@@ -6,6 +6,8 @@ read by werkzeug (``request.if_match``, ``request.if_none_match``).
 """
 
 import hashlib
+from collections.abc import Mapping
+from typing import cast
 
 from flask import Response, abort, current_app, request
 from werkzeug.datastructures import ETags
@@ -26,13 +28,16 @@ def body_etag(body: bytes) -> str:
     return quote_etag(hashlib.sha256(body).hexdigest()[:32])
 
 
-def json_response(document, etag: str | None = None, headers=None) -> Response:
+def json_response(
+    document: object, etag: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
     """Return ``document`` as a JSON response with a strong ETag (of its body, by default).
 
     The views build their documents in the documented shape already, so they hand over
     a response and the schema's dump, the slowest part of answering a list, is skipped.
     """
-    response = current_app.json.response(document)
+    # The app's response class, which Flask's annotations call a sans-IO response.
+    response = cast(Response, current_app.json.response(document))
     response.headers["ETag"] = etag or body_etag(response.get_data())
     if headers:
         response.headers.update(headers)

@@ -9,11 +9,11 @@ has the right shape: one past the end is simply an empty page.
 
 import string
 
+from catalog.models import ID_MAX
+
 # Base 36, at most 12 digits.
 CURSOR_MAX = 12
 CURSOR_PATTERN = rf"^[0-9a-z]{{1,{CURSOR_MAX}}}$"
-# Ids are PostgreSQL integers: a position past the largest is past every item.
-_ID_MAX = 2**31 - 1
 _DIGITS = string.digits + string.ascii_lowercase
 
 
@@ -35,4 +35,5 @@ def decode_cursor(cursor: str) -> int:
     """Return the item id ``cursor`` encodes; raise ``CursorError`` for anything else."""
     if not (1 <= len(cursor) <= CURSOR_MAX) or any(c not in _DIGITS for c in cursor):
         raise CursorError("Not a cursor from a `next` link.")
-    return min(int(cursor, 36), _ID_MAX)
+    # A position past the largest id is past every item.
+    return min(int(cursor, 36), ID_MAX)

@@ -5,6 +5,8 @@ script and nothing fetched from elsewhere, so it works offline and under a
 strict Content Security Policy.
 """
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("api_docs", __name__)
@@ -13,16 +15,17 @@ API_EXTENSION = "catalog.api"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     """Return the current app's OpenAPI document."""
-    return current_app.extensions[API_EXTENSION].spec.to_dict()
+    document: dict[str, Any] = current_app.extensions[API_EXTENSION].spec.to_dict()
+    return document
 
 
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def type_label(schema: dict | None) -> str:
+def type_label(schema: dict[str, Any] | None) -> str:
     """Describe a JSON Schema in a few words: ``string (date-time)``, ``array of Item``."""
     if not schema:
         return ""
@@ -35,10 +38,10 @@ def type_label(schema: dict | None) -> str:
         return f"array of {type_label(schema.get('items'))}"
     if "format" in schema:
         kind = f"{kind} ({schema['format']})"
-    return kind
+    return str(kind)
 
 
-def constraints(schema: dict) -> str:
+def constraints(schema: dict[str, Any]) -> str:
     """List a schema's limits: lengths, ranges, default."""
     words = []
     for key, label in (
@@ -53,14 +56,15 @@ def constraints(schema: dict) -> str:
     return ", ".join(words)
 
 
-def _resolve(document: dict, item: dict) -> dict:
+def _resolve(document: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in item:
         section, name = item["$ref"].split("/")[-2:]
-        return document["components"][section][name]
+        resolved: dict[str, Any] = document["components"][section][name]
+        return resolved
     return item
 
 
-def operations(document: dict) -> list[dict]:
+def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the document's operations, path by path, ready for the template."""
     found = []
     for path, item in document.get("paths", {}).items():
@@ -109,7 +113,7 @@ def operations(document: dict) -> list[dict]:
 
 
 @bp.get("/api/v1/docs")
-def docs():
+def docs() -> str:
     """Show the API reference, made from the OpenAPI document."""
     document = openapi_document()
     return render_template(

@@ -20,12 +20,14 @@ honest retry.
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any, NoReturn, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import flask_smorest
 import marshmallow as ma
 from flask import abort, g, request
-from flask_smorest import abort as abort_with_data
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +36,8 @@ from catalog.changes import is_unique_violation
 from catalog.extensions import db
 from catalog.models import IDEMPOTENCY_KEY_MAX, IdempotencyKey, User, utcnow
 
+# flask-smorest's abort, which carries webargs' kind of messages; it always raises.
+abort_with_data = cast(Callable[..., NoReturn], flask_smorest.abort)
 HEADER = "Idempotency-Key"
 # Set on an answer that was stored earlier and is sent again.
 REPLAYED = "Idempotent-Replayed"
@@ -43,6 +47,9 @@ KEY_PATTERN = r"^[!-~]+$"
 # Where a stored answer holds URLs: the item's fields, and headers.
 URL_FIELDS = ("url", "api_url")
 URL_HEADERS = ("Location",)
+
+# A stored answer, as a view returns it: body, status and headers.
+Answer = tuple[dict[str, Any], int, dict[str, Any]]
 
 REPLAYED_HEADER = {
     REPLAYED: {
@@ -68,7 +75,7 @@ class IdempotencyKeyHeader(ma.Schema):
     )
 
 
-def fingerprint(data: dict) -> str:
+def fingerprint(data: Mapping[str, Any]) -> str:
     """Return the hex SHA-256 of this request: method, path and its body as parsed."""
     canonical = json.dumps(
         {"method": request.method, "path": request.path, "body": data},
@@ -89,7 +96,9 @@ def _on_this_host(url: str) -> str:
     return f"{request.scheme}://{request.host}{_path(url)}"
 
 
-def _with_urls(values: dict, names: tuple[str, ...], rewrite) -> dict:
+def _with_urls(
+    values: dict[str, Any], names: tuple[str, ...], rewrite: Callable[[str], str]
+) -> dict[str, Any]:
     """Return ``values`` with those of ``names`` it has passed through ``rewrite``."""
     return {k: rewrite(v) if k in names else v for k, v in values.items()}
 
@@ -104,7 +113,7 @@ def _live(user_id: int, key: str) -> IdempotencyKey | None:
     )
 
 
-def _in_progress():
+def _in_progress() -> NoReturn:
     abort(
         409,
         description="A request with this Idempotency-Key is still being processed; "
@@ -112,7 +121,7 @@ def _in_progress():
     )
 
 
-def _replay(row: IdempotencyKey, print_: str):
+def _replay(row: IdempotencyKey, print_: str) -> Answer:
     """Return the stored answer as a view's return value, if ``row`` is for this request."""
     if row.fingerprint != print_:
         abort_with_data(
@@ -128,12 +137,13 @@ def _replay(row: IdempotencyKey, print_: str):
         )
     if row.status is None:
         _in_progress()
-    body = _with_urls(json.loads(row.body), URL_FIELDS, _on_this_host)
-    headers = _with_urls(json.loads(row.headers), URL_HEADERS, _on_this_host)
+    # remember() fills in the answer's status, body and headers together.
+    body = _with_urls(json.loads(row.body or "{}"), URL_FIELDS, _on_this_host)
+    headers = _with_urls(json.loads(row.headers or "{}"), URL_HEADERS, _on_this_host)
     return body, row.status, {**headers, REPLAYED: "true"}
 
 
-def claim(user: User, key: str, data: dict):
+def claim(user: User, key: str, data: Mapping[str, Any]) -> Answer | None:
     """Claim ``key`` for this create, or return the stored answer to send instead.
 
     Returns None when the caller should go ahead: the claim is flushed in the
@@ -150,11 +160,12 @@ def claim(user: User, key: str, data: dict):
         )
     )
     claimed = IdempotencyKey(user_id=user_id, client_key=key, fingerprint=print_)
-    db.session.add(claimed)
     try:
-        db.session.flush()  # waits here while another request holds the same key
+        # Flushed in a savepoint: it waits here while another request holds the same key,
+        # and when that request made the row, only the savepoint is rolled back.
+        with db.session.begin_nested():
+            db.session.add(claimed)
     except IntegrityError as exc:
-        db.session.rollback()
         if not is_unique_violation(exc):
             raise
         row = _live(user_id, key)
@@ -165,7 +176,7 @@ def claim(user: User, key: str, data: dict):
     return None
 
 
-def remember(body: dict, status: int, headers: dict) -> None:
+def remember(body: dict[str, Any], status: int, headers: dict[str, str]) -> None:
     """Store the answer on this request's claim, if it made one; the caller commits."""
     claimed = g.pop("idempotency_claim", None)
     if claimed is not None:

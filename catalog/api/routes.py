@@ -6,19 +6,19 @@ queries whatever the catalog's size.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn, TypeVar, cast
 
+import flask_smorest
 import marshmallow as ma
-from flask import abort, g, request, url_for
+from flask import Response, abort, g, request, url_for
+from flask.typing import ResponseReturnValue
 from flask.views import MethodView
-from flask_smorest import abort as abort_with_data
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import select
 from werkzeug.exceptions import Conflict, RequestEntityTooLarge
 
 from catalog import changes
 from catalog.api import conditional, idempotency
-from catalog.api.bearer import token_required, token_user
+from catalog.api.bearer import token_required
 from catalog.api.bodies import BODY_MAX, Blueprint, too_large
 from catalog.api.cursors import encode_cursor
 from catalog.api.schemas import (
@@ -30,11 +30,11 @@ from catalog.api.schemas import (
     ItemSchema,
 )
 from catalog.api.spec import BEARER
-from catalog.connections import read_only
-from catalog.extensions import db
-from catalog.images import uploads
+from catalog.extensions import csrf, db
+from catalog.identity import token_user
 from catalog.images.processing import Picture, Refused, process
 from catalog.links import Links
+from catalog.lookups import item_for_change, item_row_by_id, no_item
 from catalog.models import Category, Item
 from catalog.search import api_query
 from catalog.serialize import (
@@ -44,6 +44,8 @@ from catalog.serialize import (
     item_fields,
     item_rows,
 )
+from catalog.web import limits, uploads
+from catalog.web.connections import read_only
 
 bp = Blueprint(
     "api",
@@ -51,13 +53,17 @@ bp = Blueprint(
     url_prefix="/api/v1",
     description="Categories and items. Reads are public; writes need a personal API token.",
 )
+# Writes authenticate with bearer tokens, never cookies, so there is nothing to forge.
+csrf.exempt(bp)
+limits.limit_writes(bp)
 
-ITEM_PATH = "/items/<int(max=2147483647):item_id>"
-WRITE = {"security": [{BEARER: []}]}
+ITEM_PATH = "/items/<int_id:item_id>"
+WRITE: dict[str, Any] = {"security": [{BEARER: []}]}
 # How often a change without If-Match is tried on a row that others keep changing.
 CHANGE_ATTEMPTS = 5
-# Built once: a statement made anew for each request costs more than running it.
-ITEM_BY_ID = item_rows().where(Item.id == bindparam("item_id"))
+# flask-smorest's abort, which carries webargs' kind of messages; it always raises.
+abort_with_data = cast(Callable[..., NoReturn], flask_smorest.abort)
+T = TypeVar("T")
 
 
 class IfNoneMatch(ma.Schema):
@@ -83,13 +89,13 @@ class IfMatch(ma.Schema):
     )
 
 
-def _links(*operations: str, status: int) -> dict:
+def _links(*operations: str, status: int) -> dict[str, Any]:
     """Return the OpenAPI links from an answer with an item, by ``status``, to ``operations``.
 
     Each link names the item by the answer's ``id``; a change or delete sends back the
     answer's ETag as ``If-Match``.
     """
-    links = {}
+    links: dict[str, Any] = {}
     for operation in operations:
         parameters = {"item_id": "$response.body#/id"}
         if operation != "getItem":
@@ -121,10 +127,10 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "required": True}}
 
 
 @bp.before_request
-def bodies_are_small_json():
+def bodies_are_small_json() -> None:
     """Refuse bodies that are too large (413) or not JSON (415) before any work."""
     if request.endpoint == uploads.API_ENDPOINT:
-        return  # a picture, within its own limit (catalog.images.uploads)
+        return  # a picture, within its own limit (catalog.web.uploads)
     if (request.content_length or 0) > BODY_MAX:
         abort(413, description=too_large())
     # Bodies without a length (chunked) are read no further than this: one byte past the
@@ -138,7 +144,7 @@ def bodies_are_small_json():
         )
 
 
-def _invalid(field: str, message: str):
+def _invalid(field: str, message: str) -> NoReturn:
     """Abort with 422 for ``field`` of the JSON body, as validation errors are reported."""
     abort_with_data(422, messages={"json": {field: [message]}})
 
@@ -150,26 +156,6 @@ def _category(slug: str, field: str = "category") -> Category:
     return category
 
 
-def _item(item_id: int) -> Item:
-    """Return the item with its category and owner loaded, locked for this change, or 404.
-
-    On PostgreSQL the row stays locked until the commit, so a concurrent change to
-    the item waits here and then reads it as this one left it. (SQLite ignores
-    FOR UPDATE: there a race shows as a stale version when the change is flushed.)
-    """
-    item = db.session.scalar(
-        select(Item)
-        .join(Item.category)
-        .join(Item.owner)
-        .options(contains_eager(Item.category), contains_eager(Item.owner))
-        .where(Item.id == item_id)
-        .with_for_update(of=Item)
-    )
-    if item is None:
-        abort(404, description=f"There is no item {item_id}.")
-    return item
-
-
 def _may_change(item_id: int) -> None:
     """Abort unless the token's owner may change the item and ``If-Match`` holds, as
     ``_change`` will check again: before a picture is read, whoever may not is answered."""
@@ -178,8 +164,8 @@ def _may_change(item_id: int) -> None:
         select(Item.owner_id, Item.version).where(Item.id == item_id)
     ).one_or_none()
     if row is None:
-        abort(404, description=f"There is no item {item_id}.")
-    if not changes.can_change(token_user(), row):
+        abort(404, description=no_item(item_id))
+    if not changes.may_change(token_user(), row.owner_id):
         abort(403, description="Only the item's owner (or an admin) can change it.")
     conditional.check_if_match(conditional.item_etag(item_id, row.version), tags)
 
@@ -202,7 +188,7 @@ def _picture() -> Picture:
         abort(refused.status, description=str(refused))
 
 
-def _change(item_id: int, apply) -> Item:
+def _change(item_id: int, apply: Callable[[Item], T]) -> T:
     """Run ``apply(item)`` on the item if the token's owner may change it and ``If-Match`` holds.
 
     Without ``If-Match`` the client asked to change the item as it is now, not as it
@@ -210,11 +196,13 @@ def _change(item_id: int, apply) -> Item:
     at the flush) is applied again to the fresh row: the outcome of the two running
     one after the other, which is what was asked. It is retried a few times, then
     answered with 409. With ``If-Match`` the client named the version to change, and
-    losing the race is that precondition failing: 412.
+    losing the race is that precondition failing: 412. Every refusal is answered at
+    once, so the changes need no savepoint (``savepoint=False``): a lost race starts
+    the transaction again, and any other refusal drops it with the request.
     """
     tags = conditional.if_match()
     for _ in range(CHANGE_ATTEMPTS):
-        item = _item(item_id)
+        item = item_for_change(item_id)
         if not changes.can_change(token_user(), item):
             abort(403, description="Only the item's owner (or an admin) can change it.")
         conditional.check_if_match(conditional.item_etag(item.id, item.version), tags)
@@ -223,15 +211,17 @@ def _change(item_id: int, apply) -> Item:
         except changes.StaleVersion as exc:
             if tags is not None:
                 abort(412, description=str(exc))
+            # The flush failed: start again, in a new transaction, from the fresh row.
+            db.session.rollback()
     raise Conflict(description="Others kept changing this item while yours was applied; try again.")
 
 
-def _document(item: Item) -> dict:
+def _document(item: Item) -> dict[str, Any]:
     """Return ``item`` as the API shows it; call before committing, which expires it."""
     return Links().add_to_item(item_dict(item))
 
 
-def _etag(document: dict) -> str:
+def _etag(document: dict[str, Any]) -> str:
     return conditional.item_etag(document["id"], document["version"])
 
 
@@ -241,7 +231,7 @@ def _etag(document: dict) -> str:
 @bp.arguments(IfNoneMatch(), location="headers")
 @bp.response(200, CategoryListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, response="NOT_MODIFIED")
-def list_categories(headers):
+def list_categories(headers: dict[str, str]) -> Response:
     """List every category with its number of items."""
     links = Links()
     categories = db.session.execute(select(*CATEGORY_COLUMNS).order_by(Category.name)).mappings()
@@ -265,7 +255,7 @@ def list_categories(headers):
 )
 @bp.alt_response(304, response="NOT_MODIFIED")
 @bp.alt_response(404, response="NOT_FOUND", description="No such category.")
-def list_items(query, headers):
+def list_items(query: dict[str, Any], headers: dict[str, str]) -> Response:
     """List items in the order they were added, a page at a time.
 
     Follow `next` until it is null to walk them all; items added meanwhile
@@ -280,8 +270,8 @@ def list_items(query, headers):
         if category_id is None:
             abort(404, description=f"There is no category “{query['category']}”.")
     if "q" in query:
-        # Filtered by the words, walking the items in id order took up to 0.8 s at a
-        # million items for words the planner has no statistics on; catalog.search finds
+        # Filtered by the words, the planner walked every item in id order for words it
+        # has no statistics on (bench/RESULTS.md, "Search plans"); catalog.search finds
         # the same items in the same order another way.
         statement, params = api_query(
             query["q"], after=query.get("cursor", 0), count=limit + 1, category_id=category_id
@@ -337,7 +327,7 @@ def list_items(query, headers):
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-def create_item(data, headers):
+def create_item(data: dict[str, Any], headers: dict[str, str]) -> ResponseReturnValue:
     """Add an item, owned by the token's owner.
 
     Send an `Idempotency-Key` to make retrying safe: a retry with the same key and
@@ -352,7 +342,12 @@ def create_item(data, headers):
     category = _category(data["category"])
     try:
         item = changes.add_item(
-            g.api_user, category, data["name"], data["description"], image_alt=data["image_alt"]
+            g.api_user,
+            category,
+            data["name"],
+            data["description"],
+            image_alt=data["image_alt"],
+            savepoint=False,
         )
     except changes.DuplicateName as exc:
         abort(409, description=str(exc))
@@ -373,11 +368,9 @@ class ItemResource(MethodView):
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @bp.alt_response(304, response="NOT_MODIFIED")
     @bp.alt_response(404, response="NOT_FOUND")
-    def get(self, headers, item_id):
+    def get(self, headers: dict[str, str], item_id: int) -> Response:
         """Show one item."""
-        row = db.session.execute(ITEM_BY_ID, {"item_id": item_id}).one_or_none()
-        if row is None:
-            abort(404, description=f"There is no item {item_id}.")
+        row = item_row_by_id(item_id)
         etag = conditional.item_etag(row.id, row.version)
         return conditional.not_modified(etag) or (
             conditional.json_response(Links().add_to_item(item_fields(**row._mapping)), etag)
@@ -402,7 +395,9 @@ class ItemResource(MethodView):
     @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def patch(self, data, headers, item_id):
+    def patch(
+        self, data: dict[str, Any], headers: dict[str, str], item_id: int
+    ) -> ResponseReturnValue:
         """Change an item's name, description or category.
 
         Send `If-Match` with the ETag you read to be sure nobody changed it since
@@ -410,11 +405,11 @@ class ItemResource(MethodView):
         even if someone else changed it a moment before.
         """
 
-        def apply(item):
+        def apply(item: Item) -> Item:
             fields = dict(data)
             if "category" in fields:
                 fields["category"] = _category(data["category"])
-            return changes.change_item(item, item.version, **fields)
+            return changes.change_item(item, item.version, savepoint=False, **fields)
 
         try:
             item = _change(item_id, apply)
@@ -439,13 +434,13 @@ class ItemResource(MethodView):
     )
     @bp.alt_response(412, response="PRECONDITION_FAILED")
     @bp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def delete(self, headers, item_id):
+    def delete(self, headers: dict[str, str], item_id: int) -> ResponseReturnValue:
         """Delete an item.
 
         Send `If-Match` with the ETag you read to be sure nobody changed it since
         (412 if someone did).
         """
-        _change(item_id, lambda item: changes.remove_item(item, item.version))
+        _change(item_id, lambda item: changes.remove_item(item, item.version, savepoint=False))
         db.session.commit()
         return "", 204
 
@@ -496,7 +491,7 @@ class ItemImageResource(MethodView):
         response="UNPROCESSABLE_ENTITY",
         description="The picture is damaged, truncated, or holds more than a picture.",
     )
-    def put(self, headers: dict, item_id: int) -> tuple[dict, dict]:
+    def put(self, headers: dict[str, str], item_id: int) -> tuple[dict[str, Any], dict[str, str]]:
         """Give an item a picture, or replace the one it has.
 
         The answer is the item, with its picture's URLs and a new version (a picture
@@ -506,7 +501,8 @@ class ItemImageResource(MethodView):
         _may_change(item_id)
         picture = _picture()
         item = _change(
-            item_id, lambda item: changes.change_item(item, item.version, picture=picture)
+            item_id,
+            lambda item: changes.change_item(item, item.version, savepoint=False, picture=picture),
         )
         document = _document(item)
         db.session.commit()
@@ -517,13 +513,18 @@ class ItemImageResource(MethodView):
     @bp.arguments(IfMatch(), location="headers")
     @bp.response(200, ItemSchema, headers=ETAG_HEADER)
     @_image_responses
-    def delete(self, headers: dict, item_id: int) -> tuple[dict, dict]:
+    def delete(
+        self, headers: dict[str, str], item_id: int
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         """Remove an item's picture (if it has none, nothing changes).
 
         The answer is the item, without a picture. Send `If-Match` with the ETag you
         read to be sure nobody changed the item since (412 if someone did).
         """
-        item = _change(item_id, lambda item: changes.change_item(item, item.version, picture=None))
+        item = _change(
+            item_id,
+            lambda item: changes.change_item(item, item.version, savepoint=False, picture=None),
+        )
         document = _document(item)
         db.session.commit()
         return document, {"ETag": _etag(document)}

@@ -6,6 +6,7 @@ control characters (PostgreSQL refuses NUL, XML feeds refuse the rest).
 """
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -13,20 +14,20 @@ from marshmallow import fields, validate
 
 from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, IMAGE_ALT_MAX, NAME_MAX, SLUG_MAX
+from catalog.search import QUERY_MAX
+from catalog.text import CONTROLS, TEXT_CONTROLS
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
-QUERY_MAX = 200
 
 # Patterns written for both Python's re and the ECMA-262 dialect of JSON Schema, so that
-# the document says exactly what the code accepts.
-_CONTROL = r"\x00-\x1f\x7f-\x9f"
+# the document says exactly what the code accepts; catalog.text says which characters.
 # What str.strip() drops, apart from control characters: a name must hold something else.
 _SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-ONE_LINE = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
-MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-NO_CONTROL = rf"^[^{_CONTROL}]+$"
-ONE_LINE_OR_EMPTY = rf"^[^{_CONTROL}]*$"
+ONE_LINE = rf"^[^{CONTROLS}]*[^{CONTROLS}{_SPACE}][^{CONTROLS}]*$"
+MULTILINE = rf"^[^{TEXT_CONTROLS}]*$"
+NO_CONTROL = rf"^[^{CONTROLS}]+$"
+ONE_LINE_OR_EMPTY = rf"^[^{CONTROLS}]*$"
 
 
 class Text(fields.String):
@@ -45,10 +46,10 @@ class Text(fields.String):
         min_length: int = 1,
         strip: bool = False,
         unix_newlines: bool = False,
-        metadata: dict | None = None,
-        **kwargs,
-    ):
-        limits = {"pattern": pattern, "maxLength": max_length}
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        limits: dict[str, Any] = {"pattern": pattern, "maxLength": max_length}
         if min_length:
             limits["minLength"] = min_length
         super().__init__(metadata={**limits, **(metadata or {})}, **kwargs)
@@ -59,31 +60,33 @@ class Text(fields.String):
         self.strip = strip
         self.unix_newlines = unix_newlines
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
             raise ma.ValidationError("Not valid Unicode text.") from None
-        if not self.min_length <= len(value) <= self.max_length:
+        if not self.min_length <= len(text) <= self.max_length:
             raise ma.ValidationError(
                 f"Give {self.min_length} to {self.max_length} characters."
                 if self.min_length
                 else f"Give at most {self.max_length} characters."
             )
-        if not self.pattern.fullmatch(value):
+        if not self.pattern.fullmatch(text):
             raise ma.ValidationError(self.message)
         if self.strip:
-            value = value.strip()
+            text = text.strip()
         if self.unix_newlines:
-            value = value.replace("\r\n", "\n")
-        return value
+            text = text.replace("\r\n", "\n")
+        return text
 
 
 class Cursor(fields.String):
     """The opaque ``cursor`` of a ``next`` link, read back as the position it encodes."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         metadata = {
             "pattern": CURSOR_PATTERN,
             "maxLength": CURSOR_MAX,
@@ -91,7 +94,9 @@ class Cursor(fields.String):
         }
         super().__init__(metadata=metadata, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(  # type: ignore[override]  # the position, not the string
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
             return decode_cursor(value)
@@ -99,7 +104,7 @@ class Cursor(fields.String):
             raise ma.ValidationError(str(exc)) from None
 
 
-def _name_field(**kwargs):
+def _name_field(**kwargs: Any) -> Text:
     return Text(
         pattern=ONE_LINE,
         message="Give a name on one line, without control characters.",
@@ -113,7 +118,7 @@ def _name_field(**kwargs):
     )
 
 
-def _description_field(**kwargs):
+def _description_field(**kwargs: Any) -> Text:
     return Text(
         pattern=MULTILINE,
         message="Remove the control characters (tabs and line breaks may stay).",
@@ -125,7 +130,7 @@ def _description_field(**kwargs):
     )
 
 
-def _category_field(**kwargs):
+def _category_field(**kwargs: Any) -> Text:
     return Text(
         pattern=NO_CONTROL,
         message="No category's slug has control characters.",
@@ -172,7 +177,7 @@ class ItemChangeSchema(ma.Schema):
     image_alt = _image_alt_field()
 
     @ma.validates_schema
-    def not_empty(self, data, **kwargs):
+    def not_empty(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ma.ValidationError(
                 "Give at least one of name, description, category and image_alt."

@@ -2,11 +2,12 @@
 
 flask-smorest documents every error as its own JSON shape and installs an error
 handler for the whole app; here errors are RFC 9457 problem details, rendered by
-``catalog.errors`` for /api/ paths only, and every status an operation can answer
+``catalog.web.errors`` for /api/ paths only, and every status an operation can answer
 is listed with it, so that nothing falls back to a catch-all ``default``.
 """
 
 import http
+from typing import Any
 
 from apispec import BasePlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
@@ -44,7 +45,9 @@ class SchemaKeywords(BasePlugin):
     ``minProperties``, has no field to say it.
     """
 
-    def schema_helper(self, name, definition, schema=None, **kwargs):
+    def schema_helper(
+        self, name: str, definition: dict[str, Any], schema: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
         meta = getattr(resolve_schema_cls(schema), "Meta", None) if schema is not None else None
         return dict(getattr(meta, "json_schema", {}))
 
@@ -56,11 +59,11 @@ class CatalogApi(Api):
     # No "default" response: an undocumented status must show up as a mismatch.
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def _init_spec(self, **options):
+    def _init_spec(self, **options: Any) -> None:
         options["extra_plugins"] = [SchemaKeywords(), *options.get("extra_plugins", ())]
         super()._init_spec(**options)
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         """Register a problem+json response per error status, used when referenced."""
         for status in http.HTTPStatus:
             if status < 400:
@@ -87,5 +90,5 @@ class CatalogApi(Api):
             },
         )
 
-    def _register_error_handlers(self):
-        """Leave errors to ``catalog.errors``, which renders HTML pages outside /api/."""
+    def _register_error_handlers(self) -> None:
+        """Leave errors to ``catalog.web.errors``, which renders HTML pages outside /api/."""

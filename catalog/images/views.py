@@ -14,10 +14,10 @@ import re
 from flask import Blueprint, Response, abort, request, url_for
 from sqlalchemy import bindparam, select
 
-from catalog.connections import read_only
 from catalog.extensions import db
 from catalog.images.processing import ORIGINAL, SIZES
 from catalog.models import ImageFile
+from catalog.web.connections import read_only
 
 bp = Blueprint("images", __name__)
 

@@ -3,7 +3,7 @@
 Tokens are stored as the SHA-256 of their secret, unique so that a request's
 token is found by one index lookup. The search index is a GIN index over the
 English tsvector of an item's name (weighted A) and description (B); the expression must stay
-identical to the one catalog/search.py queries with, or the planner ignores
+identical to the one catalog/search/statements.py queries with, or the planner ignores
 the index. SQLite searches with LIKE and gets no index.
 
 Revision ID: 0002

@@ -4,9 +4,9 @@ import re
 import secrets
 from pathlib import Path
 
-from oidc_provider import Provider
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Browser, Page, expect
+from support.oidc_provider import Provider
 
 # The people who sign in during the browser tests, by their subject at the provider.
 PEOPLE = {

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import admin_url, throwaway_postgresql_database
 from playwright.sync_api import expect, sync_playwright
+from support.services import admin_url, throwaway_postgresql_database
 
 from e2e import server
 from e2e.actions import Members

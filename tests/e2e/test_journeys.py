@@ -2,8 +2,9 @@
 
 import re
 
-from oidc_provider import QUIET_PROVIDER
+import pytest
 from playwright.sync_api import expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import (
     PEOPLE,
@@ -18,7 +19,8 @@ from e2e.actions import (
 )
 from e2e.test_screens import SCREENSHOTS
 
-pytestmark = QUIET_PROVIDER
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 PER_PAGE = 20
 

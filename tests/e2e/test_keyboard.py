@@ -1,12 +1,13 @@
 """The catalog with the keyboard alone: Tab reaches every control, Enter uses it."""
 
 import pytest
-from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import Page, expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.actions import PEOPLE, flash, heading, unique
 
-pytestmark = QUIET_PROVIDER
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 # What a person hears for the focused element: its tag, its label or text, and whether
 # the page draws a focus ring around it.

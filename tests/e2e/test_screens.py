@@ -10,13 +10,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from oidc_provider import QUIET_PROVIDER
 from playwright.sync_api import Page, expect
+from support.oidc_provider import QUIET_PROVIDER
 
 from e2e.accessibility import axe_violations, sideways_overflow, unlabelled_fields
 from e2e.actions import add_item, camera_picture, flash, heading, unique
 
-pytestmark = QUIET_PROVIDER
+# One pytest-xdist worker runs all the browser tests: the server and the browser start once.
+pytestmark = [QUIET_PROVIDER, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 VIEWPORTS = {

@@ -1,70 +1,63 @@
-"""Full-text search over item names and descriptions: the /search page and the API's ``q``.
+"""The search statements: what the /search page and the API's ``q`` run, one statement a page.
 
-What matches: on PostgreSQL, ``websearch_to_tsquery`` (quotes, ``or``, ``-word``) against
-``items.search_vector``, the stored English tsvector of the name (weight A) and of the
-description (weight B), indexed with GIN; on SQLite, every word must appear in the name or
-the description (LIKE, case-insensitive for ASCII).
+What matches, and in which order the page lists it, is ``catalog.search``'s docstring.
+This module says how each page is read, on PostgreSQL, in one statement whatever the
+words, and why it is read so; what the plans cost, measured, is in bench/RESULTS.md
+("Search plans").
 
-The order of the /search page, the same on both databases:
-
-1. The newest ``RANKED`` (100) matches among the recent items, those whose id is within
-   ``RECENT_ITEMS`` (20,000) of the highest, best match first: by ``ts_rank`` on
-   PostgreSQL, where words of the name weigh more than those of the description; on
-   SQLite, items whose name holds every word first.
-2. Then every other match, newest first.
-
-Ties go newest first. A catalog of up to 20,000 items is ranked whole as long as a search
-matches at most 100 of them; a word that matches tens of thousands has only its newest
-ones ranked, since ranking them all meant reading every one of them, for every page.
-
-What a page costs on PostgreSQL, in one statement whatever the words:
+The /search page:
 
 - When any of the newest ``PROBE_ITEMS`` (2,000) items match, the recent items are walked
-  down the primary key, newest first, until 100 matches (or the page's worth, if more) are
-  found or the recent items run out: a common word stops after a few thousand rows, a
-  rarer one reads at most 20,000.
+  down the primary key, newest first, until ``RANKED`` (100) matches (or the page's
+  worth, if more) are found or the recent items run out: a common word stops after a few
+  thousand rows, a rarer one reads at most ``RECENT_ITEMS`` (20,000).
 - Otherwise, and for pages past what the walk found, matches are read through the GIN
   index: as many rows as the words match, few when none of the newest items has them.
   Common words get there only on deep pages, which then read all their older matches.
 
 The walk is forced rather than left to the planner: PostgreSQL assumes that a word missing
-from its statistics matches 0.5% of the items, and when it chose to walk a million items in
-id order for a word that matches none, a search took the better part of a second.
+from its statistics matches 0.5% of the items, and chose to walk all the items in id order
+for a word that matches none.
 
 The API (``api_query``) lists matches by id instead, a page after a cursor, in one
 statement too, and just as bounded:
 
-- The first ``PROBE_ITEMS`` (2,000) items after the cursor are probed. When their matches
-  say the page fills within the walk's reach, or they are all the items left, the items
+- The first ``PROBE_ITEMS`` items after the cursor are probed. When their matches say
+  the page fills within the walk's reach, or they are all the items left, the items
   after the cursor are walked up the primary key until the page is full or the reach is
   read: a common word stops after a few hundred rows, at any depth.
 - Otherwise, and past the reach when the walk fell short, matches are read through the GIN
   index: the words are then rare, with few matches to read.
 
 The reach is the square root of ``WALK_SCALE`` times the rows a page wants, some 10,000
-items for a page of 20. Reading a match through the index costs about five items walked,
-so at a million items walking that far costs about what the index does for a word just
-rare enough to be sent there: a page costs at most about twice the cheaper of the two,
-some 30 ms, and far less for most words (3 ms for one that matches nothing). Left to the
-planner, filtering by the words in id order walked the primary key for words missing from
-its statistics (0.8 s for one matching nothing), and reading every match through the
-index, then sorting, read 40,000 rows for "helmet".
+items for a page of 20. Reading a match through the index costs about as much as walking
+five items, so walking that far costs about what the index does for a word just rare
+enough to be sent there: a page costs at most about twice the cheaper of the two, and
+far less for most words. Left to the planner, filtering by the words in id order walked
+the primary key for words missing from its statistics, and reading every match through
+the index, then sorting, read every match of a common word.
 
 With a category, the index is read together with the category's
-(``uq_items_category_id_slug``), which costs more the larger the category, up to some
-80 ms at a million items: no index lists a category's items in id order.
+(``uq_items_category_id_slug``), which costs more the larger the category: no index
+lists a category's items in id order.
 """
 
 import functools
 import math
 import re
+from collections.abc import Sequence
+from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import (
+    CTE,
+    BindParameter,
     ColumnElement,
+    FromClause,
     Integer,
-    Select,
+    ScalarSelect,
+    SQLColumnExpression,
     String,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -78,16 +71,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from catalog.connections import read_only
 from catalog.extensions import db
-from catalog.links import Links
 from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
-from catalog.serialize import item_rows
+from catalog.serialize import AnyRow, AnySelect, item_rows
 
-bp = Blueprint("search", __name__)
-
+# The longest search, in characters, on the page, in the API and in the search boxes.
 QUERY_MAX = 200
-PAGES_MAX = 100
 # The reach of the ranking and of the walk; see the module's docstring.
 RECENT_ITEMS = 20_000
 RANKED = 100
@@ -95,15 +84,13 @@ PROBE_ITEMS = 2_000
 # The API's walk reaches the square root of this times the rows a page wants; see above.
 WALK_SCALE = 5_000_000
 _WORD = re.compile(r"\w+")
-# PostgreSQL refuses NUL in text, and no control character helps a search.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(q):
+def _tsquery(q: ColumnElement[str]) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(ITEM_SEARCH_CONFIG, q)
 
 
@@ -112,7 +99,7 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _words_match(words: list[str], *columns) -> ColumnElement[bool]:
+def _words_match(words: list[str], *columns: ColumnElement[str]) -> ColumnElement[bool]:
     """Return a condition true when each word appears in one of ``columns`` (SQLite)."""
     if not words:
         return literal(False)
@@ -128,7 +115,7 @@ class _Terms:
     On PostgreSQL the words are the parameter ``q``; on SQLite they are part of the query.
     """
 
-    def __init__(self, words: list[str] | None):
+    def __init__(self, words: list[str] | None) -> None:
         self.words = words
         if words is None:
             # Computed once per statement: a parameter is not folded into a constant when
@@ -136,13 +123,13 @@ class _Terms:
             # cost more than the walk.
             self.tsquery = select(_tsquery(bindparam("q", type_=String))).scalar_subquery()
 
-    def columns(self) -> list:
+    def columns(self) -> list[SQLColumnExpression[Any]]:
         """Return the columns of ``items`` that matching and scoring read."""
         if self.words is None:
             return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN)]
         return [Item.name, Item.description]
 
-    def matches(self, rows=None) -> ColumnElement[bool]:
+    def matches(self, rows: FromClause | None = None) -> ColumnElement[bool]:
         """Return a condition true for the rows that match."""
         if self.words is None:
             vector = ITEM_SEARCH_VECTOR if rows is None else rows.c[ITEM_SEARCH_COLUMN]
@@ -150,7 +137,7 @@ class _Terms:
         columns = Item.__table__.c if rows is None else rows.c
         return _words_match(self.words, columns.name, columns.description)
 
-    def score(self, rows) -> ColumnElement:
+    def score(self, rows: FromClause) -> ColumnElement[Any]:
         """Return how well a matching row of ``rows`` matches, higher is better."""
         if self.words is None:
             return func.ts_rank(rows.c[ITEM_SEARCH_COLUMN], self.tsquery)
@@ -158,35 +145,37 @@ class _Terms:
         return case((in_name, 1), else_=0)
 
 
-def _number(name: str):
+def _number(name: str) -> BindParameter[int]:
     return bindparam(name, type_=Integer)
 
 
-def _statement(terms: _Terms) -> Select:
-    """Return the search for ``terms``; the numbers are parameters, see ``search_query``."""
-    # Items above this id are the recent ones.
-    floor = select(func.max(Item.id)).scalar_subquery() - _number("recent_items")
+def _newest(
+    terms: _Terms, limit: BindParameter[int], name: str, *where: ColumnElement[bool]
+) -> Subquery:
+    """Select ``terms.columns()`` of the newest items, newest first.
 
-    def newest(limit, name: str, *where):
-        """Select ``terms.columns()`` of the newest items, newest first.
+    The LIMIT keeps a match on the result from being pushed inside, so reading this
+    is a walk down the primary key that stops as soon as the reader has enough.
+    """
+    return (
+        select(Item.id, *terms.columns())
+        .where(*where)
+        .order_by(Item.id.desc())
+        .limit(limit)
+        .subquery(name)
+    )
 
-        The LIMIT keeps a match on the result from being pushed inside, so reading this
-        is a walk down the primary key that stops as soon as the reader has enough.
-        """
-        return (
-            select(Item.id, *terms.columns())
-            .where(*where)
-            .order_by(Item.id.desc())
-            .limit(limit)
-            .subquery(name)
-        )
 
-    probed = newest(_number("probe_items"), "probed")
+def _page_matches(terms: _Terms, floor: ColumnElement[int]) -> tuple[ScalarSelect[bool], CTE, CTE]:
+    """Return how the page finds its matches: whether it walks, what the walk found, and
+    every match through the index, which is read only when the walk is not enough.
+    """
+    probed = _newest(terms, _number("probe_items"), "probed")
     probe = select(exists(select(probed.c.id).where(terms.matches(probed))).label("found")).cte(
         "probe"
     )
     walking = select(probe.c.found).scalar_subquery()
-    recent = newest(_number("recent_items"), "recent", Item.id > floor)
+    recent = _newest(terms, _number("recent_items"), "recent", Item.id > floor)
     walked = (
         select(recent)
         .where(walking, terms.matches(recent))
@@ -209,6 +198,14 @@ def _statement(terms: _Terms) -> Select:
         .cte("every")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    return walking, walked, every
+
+
+def _statement(terms: _Terms) -> AnySelect:
+    """Return the search for ``terms``; the numbers are parameters, see ``search_query``."""
+    # Items above this id are the recent ones.
+    floor = select(func.max(Item.id)).scalar_subquery() - _number("recent_items")
+    walking, walked, every = _page_matches(terms, floor)
     # The recent matches, however found; the newest of them are ranked.
     recent_matches = union_all(
         select(walked),
@@ -249,12 +246,12 @@ def _statement(terms: _Terms) -> Select:
 
 
 @functools.cache
-def _postgresql_statement() -> Select:
+def _postgresql_statement() -> AnySelect:
     # Built once: putting this statement together costs more than running it.
     return _statement(_Terms(None))
 
 
-def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
+def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str, Any]]:
     """Return the query for page ``page`` of items matching ``q``, best first, plus one more.
 
     Returns the statement and the parameters to execute it with.
@@ -265,7 +262,7 @@ def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
         statement, params = _postgresql_statement(), {"q": q}
     else:
         statement, params = _statement(_Terms(_WORD.findall(q))), {}
-    return statement, params | {
+    numbers: dict[str, Any] = {
         "recent_items": RECENT_ITEMS,
         "probe_items": PROBE_ITEMS,
         "ranked": RANKED,
@@ -274,125 +271,155 @@ def search_query(q: str, page: int, per_page: int) -> tuple[Select, dict]:
         "shown": per_page + 1,
         "offset": offset,
     }
+    return statement, params | numbers
 
 
-def search_page(q: str, page: int, per_page: int) -> tuple[list, bool]:
+def search_page(q: str, page: int, per_page: int) -> tuple[Sequence[AnyRow], bool]:
     """Return one page of items matching ``q``, best first, and whether more follow."""
     rows = db.session.execute(*search_query(q, page, per_page)).all()
     return rows[:per_page], len(rows) > per_page
 
 
-def _api_statement(terms: _Terms, by_category: bool) -> Select:
-    """Return the API's search for ``terms``; the values are parameters, see ``api_query``."""
-    after, wanted = _number("after"), _number("wanted")
-    probe_items, walk_items = _number("probe_items"), _number("walk_items")
-    extra = [Item.category_id] if by_category else []
+class _ApiPage:
+    """The parts of the API's search for ``terms``, in one category if ``by_category``.
 
-    def listed(rows=None) -> list:
+    The values are parameters, see ``api_query``.
+    """
+
+    def __init__(self, terms: _Terms, by_category: bool) -> None:
+        self.terms = terms
+        self.by_category = by_category
+        self.after, self.wanted = _number("after"), _number("wanted")
+        self.probe_items, self.walk_items = _number("probe_items"), _number("walk_items")
+        self.extra: list[SQLColumnExpression[Any]] = [Item.category_id] if by_category else []
+
+    def listed(self, rows: FromClause | None = None) -> list[ColumnElement[bool]]:
         """Return the conditions on the rows of ``rows`` (or of ``items``) the page lists."""
-        conditions = [terms.matches(rows)]
-        if by_category:
+        conditions = [self.terms.matches(rows)]
+        if self.by_category:
             category_id = Item.category_id if rows is None else rows.c.category_id
             conditions.append(category_id == _number("category_id"))
         return conditions
 
-    def first(limit, name: str):
+    def first(self, limit: BindParameter[int], name: str) -> Subquery:
         """Select what matching reads of the first ``limit`` items after the cursor.
 
         The LIMIT keeps a match from being pushed inside, so reading this is a walk up the
         primary key that stops as soon as the reader has enough.
         """
         return (
-            select(Item.id, *terms.columns(), *extra)
-            .where(Item.id > after)
+            select(Item.id, *self.terms.columns(), *self.extra)
+            .where(Item.id > self.after)
             .order_by(Item.id)
             .limit(limit)
             .subquery(name)
         )
 
-    def nth_after(n):
+    def nth_after(self, n: BindParameter[int]) -> ScalarSelect[int]:
         """Return the id of the ``n``th item after the cursor, NULL when there are fewer."""
         return (
             select(Item.id)
-            .where(Item.id > after)
+            .where(Item.id > self.after)
             .order_by(Item.id)
             .offset(n - 1)
             .limit(1)
             .scalar_subquery()
         )
 
-    probed = first(probe_items, "probed")
-    hits = (
-        select(func.count())
-        .select_from(select(probed.c.id).where(*listed(probed)).limit(wanted).subquery("hits"))
-        .scalar_subquery()
-    )
-    # Walk when the probe's matches say the page fills within the walk, and when the
-    # probe read every item left, whatever it found.
-    plan = select(
-        or_(hits * walk_items >= wanted * probe_items, nth_after(probe_items).is_(None)).label(
-            "walking"
+    def walk(self) -> tuple[ScalarSelect[bool], CTE]:
+        """Return whether the page walks, and what the walk finds."""
+        probed = self.first(self.probe_items, "probed")
+        hits = (
+            select(func.count())
+            .select_from(
+                select(probed.c.id).where(*self.listed(probed)).limit(self.wanted).subquery("hits")
+            )
+            .scalar_subquery()
         )
-    ).cte("plan")
-    walking = select(plan.c.walking).scalar_subquery()
-    walk = first(walk_items, "walk")
-    walked = (
-        select(walk.c.id)
-        .where(walking, *listed(walk))
-        .order_by(walk.c.id)
-        .limit(wanted)
-        .cte("walked")
-    )
-    # Where the index takes over: after the last item the walk reads when it reads them
-    # all, or none when fewer follow (the walk then saw every one); after the cursor when
-    # not walking.
-    boundary = select(case((walking, nth_after(walk_items)), else_=after).label("id")).cte(
-        "boundary"
-    )
-    beyond = select(boundary.c.id).scalar_subquery()
-    needed = and_(
-        select(func.count()).select_from(walked).scalar_subquery() < wanted,
-        beyond.is_not(None),
-    )
-    # Read only when needed, through the indexes: materialized, and the boundary applied
-    # outside, so that the planner can neither walk the primary key for these rows nor
-    # intersect them with a range of it.
-    indexed = (
-        select(Item.id)
-        .where(needed, *listed())
-        .cte("indexed")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    later = (
-        select(indexed.c.id)
-        .where(indexed.c.id > beyond)
-        .order_by(indexed.c.id)
-        .limit(wanted)
-        .subquery("later")
-    )
-    found = union_all(select(walked.c.id), select(later.c.id)).subquery("found")
-    return item_rows().join(found, found.c.id == Item.id).order_by(found.c.id).limit(wanted)
+        # Walk when the probe's matches say the page fills within the walk, and when the
+        # probe read every item left, whatever it found.
+        plan = select(
+            or_(
+                hits * self.walk_items >= self.wanted * self.probe_items,
+                self.nth_after(self.probe_items).is_(None),
+            ).label("walking")
+        ).cte("plan")
+        walking = select(plan.c.walking).scalar_subquery()
+        walk = self.first(self.walk_items, "walk")
+        walked = (
+            select(walk.c.id)
+            .where(walking, *self.listed(walk))
+            .order_by(walk.c.id)
+            .limit(self.wanted)
+            .cte("walked")
+        )
+        return walking, walked
+
+    def beyond(self, walking: ScalarSelect[bool], walked: CTE) -> Subquery:
+        """Return the matches the index finds where the walk stops, when the page needs them."""
+        # Where the index takes over: after the last item the walk reads when it reads them
+        # all, or none when fewer follow (the walk then saw every one); after the cursor
+        # when not walking.
+        boundary = select(
+            case((walking, self.nth_after(self.walk_items)), else_=self.after).label("id")
+        ).cte("boundary")
+        beyond = select(boundary.c.id).scalar_subquery()
+        needed = and_(
+            select(func.count()).select_from(walked).scalar_subquery() < self.wanted,
+            beyond.is_not(None),
+        )
+        # Read only when needed, through the indexes: materialized, and the boundary applied
+        # outside, so that the planner can neither walk the primary key for these rows nor
+        # intersect them with a range of it.
+        indexed = (
+            select(Item.id)
+            .where(needed, *self.listed())
+            .cte("indexed")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        return (
+            select(indexed.c.id)
+            .where(indexed.c.id > beyond)
+            .order_by(indexed.c.id)
+            .limit(self.wanted)
+            .subquery("later")
+        )
+
+    def statement(self) -> AnySelect:
+        """Return the whole statement: the walk's matches, then the index's, in id order."""
+        walking, walked = self.walk()
+        later = self.beyond(walking, walked)
+        found = union_all(select(walked.c.id), select(later.c.id)).subquery("found")
+        return (
+            item_rows().join(found, found.c.id == Item.id).order_by(found.c.id).limit(self.wanted)
+        )
+
+
+def _api_statement(terms: _Terms, by_category: bool) -> AnySelect:
+    """Return the API's search for ``terms``; the values are parameters, see ``api_query``."""
+    return _ApiPage(terms, by_category).statement()
 
 
 @functools.cache
-def _postgresql_api_statement(by_category: bool) -> Select:
+def _postgresql_api_statement(by_category: bool) -> AnySelect:
     # Built once, as the page's statement is.
     return _api_statement(_Terms(None), by_category)
 
 
 def api_query(
     q: str, after: int, count: int, category_id: int | None = None
-) -> tuple[Select, dict]:
+) -> tuple[AnySelect, dict[str, Any]]:
     """Return the query for the first ``count`` items matching ``q`` with ids above ``after``.
 
     In id order, in ``category_id`` only if given. Returns the statement and the
     parameters to execute it with.
     """
     by_category = category_id is not None
+    params: dict[str, Any] = {}
     if _on_postgresql():
-        statement, params = _postgresql_api_statement(by_category), {"q": q}
+        statement, params["q"] = _postgresql_api_statement(by_category), q
     else:
-        statement, params = _api_statement(_Terms(_WORD.findall(q)), by_category), {}
+        statement = _api_statement(_Terms(_WORD.findall(q)), by_category)
     params |= {
         "after": after,
         "wanted": count,
@@ -403,25 +430,3 @@ def api_query(
     if by_category:
         params["category_id"] = category_id
     return statement, params
-
-
-@bp.get("/search")
-@read_only
-def search():
-    """Show the items matching ``q``, best matches first, a page at a time."""
-    q = _CONTROL.sub(" ", request.args.get("q", "")).strip()
-    if len(q) > QUERY_MAX:
-        abort(400, description=f"Search for at most {QUERY_MAX} characters.")
-    page = request.args.get("page", 1, type=int)
-    if not 1 <= page <= PAGES_MAX:
-        abort(400, description=f"Pages of results go from 1 to {PAGES_MAX}.")
-    rows, more = search_page(q, page, current_app.config["ITEMS_PER_PAGE"]) if q else ([], False)
-    links = Links(external=False)
-    return render_template(
-        "search/results.html",
-        q=q,
-        rows=[(row, links.thumbnail(row)) for row in rows],
-        page=page,
-        previous_page=page - 1 if page > 1 else None,
-        next_page=page + 1 if more and page < PAGES_MAX else None,
-    )

@@ -23,7 +23,8 @@ itself as soon as the database answers, with no worker restart.
 
 import logging
 
-from flask import g
+from flask import Flask, Response, g
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
@@ -33,8 +34,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable
 
-from catalog.errors import render_error
 from catalog.extensions import db
+from catalog.web.errors import render_error
 
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 # Seconds a client should wait before trying again: about what a restart or failover takes.
@@ -62,7 +63,7 @@ def discard_session() -> None:
         log.debug("rollback failed during an outage", exc_info=True)
 
 
-def database_unavailable(error: SQLAlchemyError):
+def database_unavailable(error: SQLAlchemyError) -> ResponseReturnValue:
     """Answer 503 with ``Retry-After``: a page, or problem+json under /api/."""
     log.warning("database unavailable: %s", reason(error))
     discard_session()
@@ -88,7 +89,7 @@ def release_session(error: BaseException | None) -> None:
         log.warning("database connection lost at the end of a request: %s", reason(lost))
 
 
-def keep_retry_after(response):
+def keep_retry_after(response: Response) -> Response:
     """Say when to retry the database, not when a rate limit's window ends.
 
     The rate limiter stamps every limited answer with its window's reset, often a
@@ -99,12 +100,9 @@ def keep_retry_after(response):
     return response
 
 
-def init_app(app):
-    """Register the 503 answers; call after ``db.init_app`` and before ``limits.init_app``.
-
-    Flask runs ``after_request`` and teardown functions last-registered first:
-    registered here, ``keep_retry_after`` runs after the limiter's headers, and
-    ``release_session`` before Flask-SQLAlchemy's teardown (``db.init_app``, earlier).
+def init_app(app: Flask) -> None:
+    """Register the 503 answers; ``catalog.web`` installs them after the database and
+    before the limits, so that their after-request and teardown hooks run in the right order.
     """
     for error in UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)

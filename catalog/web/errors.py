@@ -1,6 +1,9 @@
 """Error pages that share the layout and never show a stack trace; problem+json for the API."""
 
-from flask import current_app, json, render_template, request
+from collections.abc import Iterable, Iterator
+
+from flask import Flask, Response, current_app, json, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 PROBLEM_JSON = "application/problem+json"
@@ -19,7 +22,7 @@ TITLES = {
 }
 
 
-def _flatten(messages, location: str, path: str = ""):
+def _flatten(messages: object, location: str, path: str = "") -> Iterator[tuple[str, str, str]]:
     """Yield ``(location, field, message)`` from webargs' nested validation messages."""
     if isinstance(messages, dict):
         for key, value in messages.items():
@@ -32,7 +35,7 @@ def _flatten(messages, location: str, path: str = ""):
         yield location, path or "body", str(messages)
 
 
-def validation_errors(error: HTTPException) -> list[dict]:
+def validation_errors(error: HTTPException) -> list[dict[str, str]]:
     """Return the field errors a 422 (or a 400 for bad JSON) carries, one dict per message."""
     messages = (getattr(error, "data", None) or {}).get("messages") or {}
     return [
@@ -42,7 +45,7 @@ def validation_errors(error: HTTPException) -> list[dict]:
     ]
 
 
-def render_problem(error: HTTPException, headers=()):
+def render_problem(error: HTTPException, headers: Iterable[tuple[str, str]] = ()) -> Response:
     """Render ``error`` as RFC 9457 problem details, for programs."""
     code = error.code or 500
     problem = {"type": "about:blank", "title": error.name, "status": code}
@@ -65,7 +68,7 @@ def wants_problem() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def render_error(error: HTTPException):
+def render_error(error: HTTPException) -> ResponseReturnValue:
     """Render ``error`` as a page with its status code, or as a problem for the API."""
     code = error.code or 500
     title = TITLES.get(code, error.name)
@@ -76,7 +79,7 @@ def render_error(error: HTTPException):
     return render_template("errors/error.html", code=code, title=title, error=error), code, headers
 
 
-def render_internal_error(error: InternalServerError):
+def render_internal_error(error: InternalServerError) -> ResponseReturnValue:
     """Render the 500 page; the exception is logged by Flask, never shown."""
     if wants_problem():
         return render_problem(InternalServerError())
@@ -85,7 +88,7 @@ def render_internal_error(error: InternalServerError):
     ), 500
 
 
-def render_too_large(error: RequestEntityTooLarge):
+def render_too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Render a 413 that says how large a request may be (``MAX_CONTENT_LENGTH``)."""
     if error.description == RequestEntityTooLarge.description:  # werkzeug's generic text
         limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
@@ -96,7 +99,7 @@ def render_too_large(error: RequestEntityTooLarge):
     return render_error(error)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(RequestEntityTooLarge, render_too_large)
     app.register_error_handler(InternalServerError, render_internal_error)

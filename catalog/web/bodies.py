@@ -8,14 +8,14 @@ sent to a page is refused with 415 before any form reads it. (Its size is bounde
 for every request by ``MAX_CONTENT_LENGTH``, in catalog/config.py.)
 """
 
-from flask import abort, request
+from flask import Flask, abort, request
 
-from catalog.errors import API_PREFIX
+from catalog.web.errors import API_PREFIX
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def pages_take_web_forms():
+def pages_take_web_forms() -> None:
     """Refuse a JSON body sent to a page with 415, pointing to the API."""
     if request.method in WRITES and request.is_json and not request.path.startswith(API_PREFIX):
         abort(
@@ -25,5 +25,5 @@ def pages_take_web_forms():
         )
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.before_request(pages_take_web_forms)

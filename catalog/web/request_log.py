@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 
-from flask import g, request
+from flask import Flask, Response, g, request
 
 HEADER = "X-Request-ID"
 # Letters, digits and a few separators only: the id is written to logs as it came.
@@ -34,12 +34,12 @@ def logfmt_value(value: str) -> str:
     return value if _BARE.fullmatch(value) else json.dumps(value)
 
 
-def start_request():
+def start_request() -> None:
     g.request_id = request_id()
     g.request_started = time.perf_counter()
 
 
-def log_request(response):
+def log_request(response: Response) -> Response:
     # A before_request registered ahead of this one may have answered already.
     if "request_id" not in g:
         start_request()
@@ -57,7 +57,7 @@ def log_request(response):
     return response
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     # Flask attaches its stderr handler to the app's logger on first use; ours is a child.
     app.logger  # noqa: B018
     if log.level == logging.NOTSET:

@@ -1,9 +1,10 @@
 """gunicorn serving the test entry point (``served_app``) the way the Procfile serves the app.
 
 The command is the Procfile's web command with the app spec swapped for
-``served_app:create_app()``; it runs in the repository with the production
+``support.served_app:create_app()``; it runs in the repository with the production
 ``gunicorn.conf.py`` (timeouts, graceful shutdown, preloading) and a dyno's
-environment, on a free port. Helpers come from ``test_deploy`` rather than copies.
+environment, on a free port, with ``tests/`` on ``PYTHONPATH``. The dyno's side comes
+from ``support.deploy``, as in test_deploy.
 """
 
 import json
@@ -16,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_deploy import ROOT, SECRET, dyno_environment, free_port, procfile, wait_for_port
+from support.deploy import ROOT, SECRET, dyno_environment, free_port, procfile, wait_for_port
 
 APP_SPEC = "catalog:create_app()"
-TEST_APP_SPEC = "served_app:create_app()"
+TEST_APP_SPEC = "support.served_app:create_app()"
 # gunicorn's graceful_timeout is 25 s; past that it kills workers itself.
 STOP_TIMEOUT = 40
 

@@ -1,9 +1,12 @@
 """Rate limits (Flask-Limiter): sign-in per address, and every write per user or address.
 
-Writes are keyed by who makes them: the signed-in user (from the signed session
-cookie, so the check needs no query), the owner of the request's API token, or
-else the client's address. Counters live in Redis when ``REDIS_URL`` is set, so
-that every process and host counts together; in memory otherwise.
+Each blueprint with a route that changes data opts in beside its ``bp =`` with
+``limit_writes(bp)`` (and sign-in with ``limit_sign_in``), so this module needs no
+feature; a test walks the app's URL map and writes to every route that is not a GET.
+Writes are keyed by who makes them (``catalog.identity``): the signed-in user (from
+the signed session cookie, so the check needs no query), the owner of the request's
+API token, or else the client's address. Counters live in Redis when ``REDIS_URL``
+is set, so that every process and host counts together; in memory otherwise.
 
 Redis is a helper, not a dependency: a Redis that is down or hangs must neither take
 the site down nor lift the limits. Every call to it gives up after ``REDIS_TIMEOUT``
@@ -16,18 +19,18 @@ back to counting in Redis, with a line in the log, as soon as one answers.
 """
 
 import logging
+from typing import Any
 
 import redis
-from flask import current_app, request, session
+from flask import Blueprint, Flask, current_app, request
 from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from catalog import auth, manage, outages, tokens
-from catalog.api import routes as api_routes
-from catalog.api.bearer import bearer_secret, token_user
+from catalog import identity
 from catalog.extensions import limiter
+from catalog.web import outages
 
 SETTINGS = {
     "RATELIMIT_ENABLED": True,
@@ -40,12 +43,11 @@ SETTINGS = {
 # Seconds to connect to Redis, and to wait for any answer of its.
 REDIS_TIMEOUT = 1
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
-SIGN_IN = frozenset({"auth.start", "auth.callback", "auth.dev_login"})
-# Every blueprint with a route that changes data; tests check that none is missing.
-WRITE_BLUEPRINTS = (auth.bp, manage.bp, tokens.bp, api_routes.bp)
+# The endpoints that start or finish a sign-in, as ``limit_sign_in`` names them.
+SIGN_IN: set[str] = set()
 
 
-def redis_options() -> dict:
+def redis_options() -> dict[str, Any]:
     """Return redis-py's options for every client of Redis: the limiter, /healthz, doctor."""
     return {
         "socket_connect_timeout": REDIS_TIMEOUT,
@@ -64,29 +66,24 @@ def redis_client(url: str) -> redis.Redis:
 
 def limit_key() -> str:
     """Name who is asking: ``user:<id>`` when known, else ``address:<ip>``."""
-    user_id = None
-    if bearer_secret() is not None:
-        try:
-            user = token_user()
-        except outages.UNAVAILABLE:
-            # The limiter would swallow this and leave the session broken; roll back so
-            # that the view meets the outage itself and answers 503.
-            outages.discard_session()
-            user = None
-        user_id = user.id if user is not None else None
-    else:
-        user_id = session.get(auth.SESSION_USER)
+    try:
+        user_id = identity.user_id()
+    except outages.UNAVAILABLE:
+        # The limiter would swallow this and leave the session broken; roll back so
+        # that the view meets the outage itself and answers 503.
+        outages.discard_session()
+        user_id = None
     if user_id is not None:
         return f"user:{user_id}"
     return f"address:{get_remote_address()}"
 
 
 def write_limit() -> str:
-    return current_app.config["RATELIMIT_WRITES"]
+    return str(current_app.config["RATELIMIT_WRITES"])
 
 
 def sign_in_limit() -> str:
-    return current_app.config["RATELIMIT_SIGN_IN"]
+    return str(current_app.config["RATELIMIT_SIGN_IN"])
 
 
 def is_read() -> bool:
@@ -126,18 +123,27 @@ _writes = limiter.shared_limit(
     exempt_when=is_read,
     error_message=_writes_message,
 )
-for _blueprint in WRITE_BLUEPRINTS:
-    _writes(_blueprint)
-limiter.shared_limit(
+_sign_in = limiter.shared_limit(
     sign_in_limit,
     scope="sign-in",
     key_func=get_remote_address,
     exempt_when=is_not_sign_in,
     error_message=_sign_in_message,
-)(auth.bp)
+)
 
 
-def init_app(app):
+def limit_writes(bp: Blueprint) -> None:
+    """Count every write to ``bp``'s routes against the one budget of ``RATELIMIT_WRITES``."""
+    _writes(bp)
+
+
+def limit_sign_in(bp: Blueprint, *views: str) -> None:
+    """Count each request to ``bp``'s ``views`` against its address's ``RATELIMIT_SIGN_IN``."""
+    SIGN_IN.update(f"{bp.name}.{view}" for view in views)
+    _sign_in(bp)
+
+
+def init_app(app: Flask) -> None:
     for name, value in SETTINGS.items():
         # Set even when unchanged: Flask-Limiter carries some settings over from the
         # previous app in the process when an app leaves them out.

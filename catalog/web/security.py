@@ -2,33 +2,16 @@
 
 The headers, the Content Security Policy among them, go out in every mode so that
 development shows what production will block; the redirect to HTTPS and HSTS follow
-``FORCE_HTTPS``, which is on outside debug and testing.
-
-Host names. ``ALLOWED_HOSTS`` becomes Flask's ``TRUSTED_HOSTS`` (catalog.config), and
-werkzeug's ``host_is_trusted`` matches the ``Host`` header against it, ports aside.
-Flask finds a refused host while it sets the request up but raises the error only when
-the view would run, after the ``before_request`` hooks: by then Talisman would have
-redirected to ``https://<that host>``. ``refuse_other_hosts`` therefore runs first of
-all, and every request for another host, redirects included, gets a plain 400 (problem+
-json under /api/): the layout's links cannot be built for a host that was refused.
-
-Without ``ALLOWED_HOSTS`` every host is served: in development, and in a deployment,
-which ``flask doctor`` reports. No absolute URL is then carried from one request to
-another: each answer names the host its own request was sent to (the router keeps
-``Host`` as the client sent it, and ``X-Forwarded-Host`` is not trusted), so a forged
-``Host`` misleads only whoever forged it, and the one answer that is kept, for
-``Idempotency-Key`` retries, keeps paths and is rebuilt on the host of the retry. A
-configured canonical origin would add nothing to that and would take a site reached by
-several names (``<app>.herokuapp.com`` and its own domain) to one of them.
+``FORCE_HTTPS``, which is on outside debug and testing. Which host names the site
+answers to is catalog.web.hosts's.
 """
 
-from flask import abort, current_app, render_template, request
+from flask import Flask, abort, current_app, request
 from flask_talisman import Talisman
-from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from catalog.bodies import WRITES
-from catalog.errors import API_PREFIX, render_problem, wants_problem
+from catalog.web.bodies import WRITES
+from catalog.web.errors import API_PREFIX
 
 # Scripts, styles, fonts and pictures only from this site, and never inline: item pictures
 # are served from the database, and the account page shows initials rather than the
@@ -42,29 +25,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 HSTS_MAX_AGE = 365 * 24 * 3600
-REFUSED_HOST = "This site does not answer to the host name this request was sent to."
 
 
-def refuse_other_hosts():
-    """Raise Flask's error for a host outside ``ALLOWED_HOSTS`` before any other hook runs."""
-    if isinstance(request.routing_exception, SecurityError):
-        raise request.routing_exception
-
-
-def render_refused_host(error: SecurityError):
-    """Answer a refused host with 400, on a page that builds no URL."""
-    if wants_problem():
-        return render_problem(BadRequest(description=REFUSED_HOST))
-    return render_template("errors/refused_host.html", message=REFUSED_HOST), 400
-
-
-def check_hosts(app):
-    """Put the host check ahead of every ``before_request`` hook, whatever registered first."""
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_other_hosts)
-    app.register_error_handler(SecurityError, render_refused_host)
-
-
-def refuse_plain_http_api_writes():
+def refuse_plain_http_api_writes() -> None:
     """Answer an API write over plain HTTP with 400: redirecting it would come too late.
 
     By the time a redirect could answer, the request has crossed the network in clear,
@@ -91,12 +54,14 @@ def refuse_plain_http_api_writes():
     abort(400, description=detail)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # The router sets X-Forwarded-For/-Proto/-Port and keeps Host as the client sent it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_port=proxies)
-    check_hosts(app)
+        # Flask's own way to add a WSGI middleware, which its annotations do not foresee.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_port=proxies
+        )
 
     force_https = app.config["FORCE_HTTPS"]
     if force_https:

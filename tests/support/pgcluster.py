@@ -2,16 +2,22 @@
 
 Made with ``initdb`` and driven with ``pg_ctl``, so fault tests never touch the
 shared server. PostgreSQL refuses to run as root; as root the tools run as the
-``postgres`` user.
+``postgres`` user. The ``cluster`` fixture (tests/conftest.py) makes one per run.
 """
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from flask_migrate import upgrade
+
+from catalog import create_app
+from catalog.extensions import db
 
 
 def _bindir() -> Path:
@@ -89,3 +95,13 @@ class Cluster:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop(mode="immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def migrated_database(cluster: Cluster, prefix: str = "catalog_fault") -> str:
+    """Create a database on ``cluster``, migrate it, and return its URL."""
+    url = cluster.create_database(f"{prefix}_{secrets.token_hex(4)}")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url

@@ -12,7 +12,7 @@ environment, plus:
 - an ``X-Worker-Pid`` header on every answer, so a test sees which worker served it.
 
 Serve it as gunicorn serves the product, with ``tests/`` on ``PYTHONPATH``:
-``gunicorn 'served_app:create_app()'`` (``tests/gunicorn_server.py`` does).
+``gunicorn 'support.served_app:create_app()'`` (``support.gunicorn_server`` does).
 """
 
 import json

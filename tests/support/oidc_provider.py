@@ -2,14 +2,17 @@
 
 It serves discovery, JWKS, the authorization page and the token endpoint over
 plain HTTP on localhost, signs real ID tokens and insists on a nonce, so the
-app's Authlib client runs exactly the code it runs against Google.
+app's Authlib client runs exactly the code it runs against Google. The
+``oidc_provider`` fixture (tests/conftest.py) runs one for the whole session.
 """
 
-import socket
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+# Authlib turns its deprecation warnings on ("always") when it first loads; loaded here,
+# before the filter below, it cannot override that filter.
+import authlib.deprecate  # noqa: F401
 import pytest
 import requests
 
@@ -55,19 +58,3 @@ def provider_in_thread():
     """Run a provider that requires a nonce until the block ends; yield a ``Provider``."""
     with run_server_in_thread(port=0, require_nonce=True) as server:
         yield Provider(f"http://localhost:{server.server_port}")
-
-
-@pytest.fixture(scope="session")
-def oidc_provider():
-    """An OpenID Connect provider shared by the whole test session."""
-    with provider_in_thread() as provider:
-        yield provider
-
-
-@pytest.fixture
-def unreachable_url():
-    """Return the base URL of a loopback port that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

@@ -11,7 +11,7 @@ Two rules bring that down to the query alone:
   open has nothing to read. Such a connection is dropped and a fresh one taken, as
   SQLAlchemy's ``pool_pre_ping`` would, before the request sees it. A connection
   found broken only when it is used still fails that request, with a 503
-  (catalog.outages), and SQLAlchemy then drops every pooled connection.
+  (catalog.web.outages), and SQLAlchemy then drops every pooled connection.
 - A view marked ``@read_only`` runs its statements, on GET and HEAD, on a connection
   in autocommit: each statement reads one consistent snapshot by itself, and no
   BEGIN or ROLLBACK is sent. Views that write, or that need several statements to
@@ -21,9 +21,11 @@ SQLite needs neither: it has no server to lose and no round trips.
 """
 
 import select
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import psycopg
-from flask import current_app, request
+from flask import Flask, current_app, request
 from psycopg import pq
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -31,6 +33,8 @@ from sqlalchemy.pool import Pool
 
 from catalog.extensions import db
 
+# A view, a function or a method of a class-based view.
+V = TypeVar("V", bound=Callable[..., Any])
 READ_METHODS = frozenset({"GET", "HEAD"})
 _NOTHING_TO_READ = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
@@ -51,16 +55,18 @@ def is_open(connection: psycopg.Connection) -> bool:
 
 
 @event.listens_for(Pool, "checkout")
-def _drop_closed_connections(dbapi_connection, connection_record, connection_proxy):
+def _drop_closed_connections(
+    dbapi_connection: object, connection_record: object, connection_proxy: object
+) -> None:
     """Make the pool replace a PostgreSQL connection the server has closed."""
     if isinstance(dbapi_connection, psycopg.Connection) and not is_open(dbapi_connection):
         # The pool invalidates this connection and checks out another (a new one).
         raise DisconnectionError("the server closed this pooled connection")
 
 
-def read_only(view):
+def read_only(view: V) -> V:
     """Mark ``view`` as one that only reads: on PostgreSQL it runs without a transaction."""
-    view.read_only = True
+    cast(Any, view).read_only = True  # a function takes attributes; mypy cannot tell
     return view
 
 
@@ -82,6 +88,6 @@ def use_autocommit_for_reads() -> None:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-def init_app(app) -> None:
-    """Register the read-only rule; call before any ``before_request`` that queries."""
+def init_app(app: Flask) -> None:
+    """Register the read-only rule; ``catalog.web`` installs it before any hook that queries."""
     app.before_request(use_autocommit_for_reads)

@@ -1,18 +1,17 @@
-"""Command-line tools: ``flask seed``, and the registry of every ``flask`` command."""
+"""``flask seed``: the demo catalog, or synthetic items for scale."""
 
 import functools
 import secrets
+from collections.abc import Callable
 from itertools import cycle
 
-import click
-from flask.cli import with_appcontext
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
-from catalog import demo, doctor, dump
+from catalog import demo
 from catalog.extensions import db
 from catalog.images import drawing, store
 from catalog.images.processing import Picture, process
-from catalog.models import Category, Item, User, utcnow
+from catalog.models import Category, Item, User, recount_items, utcnow
 from catalog.slugs import slugify
 
 BATCH_SIZE = 5_000
@@ -96,7 +95,7 @@ def seed_demo() -> bool:
     return True
 
 
-def seed_synthetic(count: int, progress=None) -> None:
+def seed_synthetic(count: int, progress: Callable[[int], object] | None = None) -> None:
     """Insert ``count`` generated items spread over every category, in batches.
 
     Rows go in with multi-row INSERTs and the categories' item counts are
@@ -128,39 +127,5 @@ def seed_synthetic(count: int, progress=None) -> None:
         done += size
         if progress is not None:
             progress(size)
-    recount_items()
+    recount_items(db.session)
     db.session.commit()
-
-
-def recount_items() -> None:
-    """Recompute every category's ``item_count`` from the items table."""
-    counted = select(func.count(Item.id)).where(Item.category_id == Category.id).scalar_subquery()
-    db.session.execute(update(Category).values(item_count=counted))
-
-
-@click.command("seed")
-@click.option(
-    "--items",
-    "count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Also add this many synthetic items, spread over the categories.",
-)
-@with_appcontext
-def seed_command(count):
-    """Fill an empty database with the demo catalog; optionally add N synthetic items."""
-    if seed_demo():
-        click.echo("Loaded the demo catalog.")
-    else:
-        click.echo("The catalog already has data; demo data not loaded again.")
-    if count:
-        with click.progressbar(length=count, label=f"Adding {count:,} items") as bar:
-            seed_synthetic(count, progress=bar.update)
-        click.echo(f"Added {count:,} items.")
-
-
-def init_app(app):
-    app.cli.add_command(seed_command)
-    app.cli.add_command(doctor.doctor_command)
-    app.cli.add_command(dump.export_command)
-    app.cli.add_command(dump.import_command)

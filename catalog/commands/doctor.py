@@ -4,6 +4,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from ipaddress import ip_address
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import click
@@ -19,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.config import ConfigError, database_label, web_concurrency
 from catalog.extensions import db
-from catalog.limits import redis_client
+from catalog.web.limits import redis_client
 
 MIN_SECRET_LENGTH = 32
 # Estimated from the key's own character frequencies; 32 random hex digits give about 110.
@@ -287,8 +288,8 @@ def check_connections(context: Context) -> Finding:
     options = current_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     per_worker = options.get("pool_size", 5) + max(options.get("max_overflow", 10), 0)
     with db.engine.connect() as connection:
-        limit = int(connection.execute(text("SHOW max_connections")).scalar())
-        reserved = int(connection.execute(text("SHOW superuser_reserved_connections")).scalar())
+        limit = int(connection.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(connection.execute(text("SHOW superuser_reserved_connections")).scalar_one())
     available = limit - reserved
     budget = workers * per_worker
     summary = (
@@ -318,7 +319,8 @@ def check_redis(context: Context) -> Finding:
     label = database_label(url)
     client = redis_client(url)
     try:
-        version = client.info("server")["redis_version"]
+        # redis-py's annotations cover its async client too; this one answers a dict.
+        version = cast(dict[str, Any], client.info("server"))["redis_version"]
     except redis.RedisError as exc:
         reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
         return problem(
@@ -357,7 +359,7 @@ def diagnose(offline: bool = False) -> list[Finding]:
     "--offline", is_flag=True, help="Do not fetch the identity provider's discovery document."
 )
 @with_appcontext
-def doctor_command(offline):
+def doctor_command(offline: bool) -> None:
     """Check this deployment's settings and database; exit non-zero on any problem."""
     findings = diagnose(offline)
     for finding in findings:

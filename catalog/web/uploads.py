@@ -3,11 +3,10 @@
 ``MAX_CONTENT_LENGTH`` (64 KiB) bounds every request and the API takes 16 KiB of
 JSON; a picture may be ``IMAGE_MAX_BYTES`` (5 MB). So the add and edit forms and the
 API's ``PUT /api/v1/items/<id>/image`` get their own limit, set on the request before
-anything reads its body: the hook is put first (beside the host check, which it
-precedes harmlessly: it only sets limits), because CSRFProtect reads a form in a hook
-of its own. On the forms, the picture's file part streams to a temporary file; the
-text fields stay within ``MAX_CONTENT_LENGTH`` (``max_form_memory_size``), and a form
-has a handful of parts (``max_form_parts``).
+anything reads its body (catalog.web installs the hook ahead of the CSRF check, which
+reads a form in a hook of its own). On the forms, the picture's file part streams to
+a temporary file; the text fields stay within ``MAX_CONTENT_LENGTH``
+(``max_form_memory_size``), and a form has a handful of parts (``max_form_parts``).
 
 A body whose ``Content-Length`` is over the limit is refused by werkzeug (413) when
 something first asks for it, before a byte of it is read; one sent without a length
@@ -76,5 +75,5 @@ def read(stream: BinaryIO) -> bytes:
 
 
 def init_app(app: Flask) -> None:
-    # First of all the hooks: before CSRFProtect, or anything else, reads the body.
-    app.before_request_funcs.setdefault(None, []).insert(0, allow_uploads)
+    """Raise the body limit of the routes that take a picture; before anything reads a body."""
+    app.before_request(allow_uploads)
