@@ -145,7 +145,13 @@ def test_chains_of_linked_operations_conform(app, served):
                 response, checks=ALL_CHECKS, transport_kwargs=kwargs, recorder=self.recorder
             )
 
-    Workflow.run(settings=settings(SETTINGS, max_examples=SCENARIOS, stateful_step_count=STEPS))
+    # The same scenarios on every run, so that whether the chains reach every operation
+    # does not depend on the luck of one run's draw.
+    Workflow.run(
+        settings=settings(
+            SETTINGS, max_examples=SCENARIOS, stateful_step_count=STEPS, derandomize=True
+        )
+    )
     # The chains got somewhere: items were created, then read, changed and deleted.
     assert {
         ("POST /api/v1/items", 201),
