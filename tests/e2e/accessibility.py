@@ -29,7 +29,12 @@ def unlabelled_fields(page: Page) -> list[str]:
 
 
 def sideways_overflow(page: Page) -> int:
-    """Return by how many CSS pixels the page is wider than the window (0 when it fits)."""
+    """Return by how many CSS pixels the page is wider than the screen (0 when it fits).
+
+    A phone's browser widens its layout viewport (``innerWidth``) to a page that overflows,
+    so the page is measured against the screen's width too.
+    """
     return page.evaluate(
-        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+        """() => Math.max(0, document.documentElement.scrollWidth
+                             - Math.min(window.innerWidth, screen.width))"""
     )
