@@ -2,12 +2,16 @@
 
 It is made on the server from the same document programs read, with no
 script and nothing fetched from elsewhere, so it works offline and under a
-strict Content Security Policy.
+strict Content Security Policy. The document's descriptions are CommonMark (as
+OpenAPI says), rendered here with markdown-it-py with raw HTML turned off: a
+description can hold code and links, never markup of its own.
 """
 
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 bp = Blueprint("api_docs", __name__)
 
@@ -19,6 +23,21 @@ def openapi_document() -> dict[str, Any]:
     """Return the current app's OpenAPI document."""
     document: dict[str, Any] = current_app.extensions[API_EXTENSION].spec.to_dict()
     return document
+
+
+# "commonmark" with html off: any tag in a description is shown as text, and links to
+# javascript:, vbscript: or file: URLs are not made (markdown-it's validateLink).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def markdown(text: str | None) -> Markup:
+    """Render a description's CommonMark as HTML paragraphs, raw HTML escaped."""
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes the text
+
+
+def markdown_inline(text: str | None) -> Markup:
+    """Render a short description (a summary, a table cell) as inline HTML, no paragraph."""
+    return Markup(_MARKDOWN.renderInline(text or ""))  # noqa: S704 - markdown-it escapes it
 
 
 def _ref_name(ref: str) -> str:
@@ -41,18 +60,23 @@ def type_label(schema: dict[str, Any] | None) -> str:
     return str(kind)
 
 
+def _characters(count: object) -> str:
+    return f"{count} character{'' if count == 1 else 's'}"
+
+
 def constraints(schema: dict[str, Any]) -> str:
     """List a schema's limits: lengths, ranges, default."""
     words = []
     for key, label in (
-        ("minLength", "at least {} characters"),
-        ("maxLength", "at most {} characters"),
+        ("minLength", "at least {}"),
+        ("maxLength", "at most {}"),
         ("minimum", "from {}"),
         ("maximum", "up to {}"),
         ("default", "default {}"),
     ):
         if key in schema and schema[key] != "":
-            words.append(label.format(schema[key]))
+            value = schema[key]
+            words.append(label.format(_characters(value) if key.endswith("Length") else value))
     return ", ".join(words)
 
 
@@ -123,4 +147,6 @@ def docs() -> str:
         schemas=document.get("components", {}).get("schemas", {}),
         type_label=type_label,
         constraints=constraints,
+        markdown=markdown,
+        markdown_inline=markdown_inline,
     )
