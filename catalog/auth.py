@@ -161,6 +161,9 @@ def login() -> ResponseReturnValue:
         "auth/login.html",
         next_target=next_target,
         provider=oidc.provider_label() if oidc.client() else None,
+        # How to turn sign-in on is for whoever runs the server, not for visitors (admins,
+        # signed in, are sent on from here, and read it on their account page instead).
+        operator=current_app.debug,
         dev_form=DevLoginForm(next=next_target) if current_app.config["DEV_LOGIN"] else None,
         demo_users=demo.USERS,
     )
@@ -262,6 +265,7 @@ def account() -> ResponseReturnValue:
         "auth/account.html",
         user=g.user,
         admin=is_admin(g.user),
+        sign_in_configured=oidc.client() is not None,
         demo_issuer=demo.DEMO_ISSUER,
         form=ButtonForm(),
         tokens=tokens_of(g.user),

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 from support.oidc_provider import QUIET_PROVIDER, provider_in_thread
+from support.sign_in import AuthActions
 
 from catalog.extensions import db
 from catalog.models import User, UserSession
@@ -211,11 +212,38 @@ def test_provider_gone_before_the_callback_is_a_page_not_a_500(make_app, app, pe
 
 
 @pytest.mark.backend_independent
-def test_login_page_says_plainly_when_no_provider_is_configured(client):
+def test_login_page_tells_visitors_plainly_when_no_provider_is_configured(client):
     page = client.get("/login").get_data(as_text=True)
-    assert "not configured on this server" in page
+    assert "Sign-in is not available right now" in page
+    # How to configure the server is for its operator, not for visitors.
+    assert "OIDC_CLIENT_ID" not in page
+    assert "not configured on this server" not in page
     assert "Development sign-in" in page
     assert client.get("/login/oidc").status_code == 404
+
+
+@pytest.mark.backend_independent
+def test_login_page_tells_the_operator_how_to_configure_it_in_debug(app):
+    app.debug = True
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert "not configured on this server" in page
+    assert "<code>OIDC_CLIENT_ID</code>" in page
+    assert "Sign-in is not available right now" not in page
+
+
+def test_account_page_tells_admins_how_to_configure_sign_in(app, signed_in):
+    app.config["CATALOG_ADMINS"] = frozenset({"lena@example.com"})
+    admin_page = signed_in("lena").get("/account").get_data(as_text=True)
+    assert "<code>OIDC_CLIENT_ID</code>" in admin_page
+    member_page = signed_in("ada").get("/account").get_data(as_text=True)
+    assert "OIDC_CLIENT_ID" not in member_page
+
+
+def test_account_page_says_nothing_of_configuration_when_sign_in_works(oidc_app):
+    oidc_app.config["CATALOG_ADMINS"] = frozenset({"lena@example.com"})
+    client = oidc_app.test_client()
+    assert AuthActions(client).login("lena").status_code == 302
+    assert "OIDC_CLIENT_ID" not in client.get("/account").get_data(as_text=True)
 
 
 @pytest.mark.backend_independent
