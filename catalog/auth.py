@@ -248,6 +248,17 @@ def dev_login() -> ResponseReturnValue:
     return finish_sign_in(user, form.next.data)
 
 
+@bp.get("/logout")
+def confirm_logout() -> ResponseReturnValue:
+    """Offer the sign-out button to whoever opens /logout (a bookmark, a typed URL).
+
+    Signing out changes data, so it stays a POST with a CSRF token; a link cannot do it.
+    """
+    if g.user is None:
+        return redirect(url_for("catalog.index"))
+    return render_template("auth/logout.html", form=ButtonForm())
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """Sign out of this browser; a copy of this session's cookie no longer works either."""

@@ -41,6 +41,7 @@ every HTTP error (a page, or problem+json under /api/), ``outages`` turns a data
 that cannot answer into 503, ``hosts`` answers a refused host. ``templating`` gives
 every template the signed-in user and the rules about what they may change, and
 ``converters`` gives the blueprints' URL rules ``<int_id:...>``; both before any blueprint.
+``static_files`` lets browsers keep the favicon (its own hook; the order does not matter).
 """
 
 from flask import Flask
@@ -56,6 +57,7 @@ from catalog.web import (
     outages,
     request_log,
     security,
+    static_files,
     templating,
     uploads,
     users,
@@ -77,3 +79,4 @@ def init_app(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     converters.init_app(app)
+    static_files.init_app(app)

@@ -17,6 +17,8 @@ HEADER = "X-Request-ID"
 # Letters, digits and a few separators only: the id is written to logs as it came.
 _VALID_ID = re.compile(r"[A-Za-z0-9._+/=-]{1,200}")
 _BARE = re.compile(r"[^\s\"=\\]+")
+# How werkzeug's dev server formats its line per request (WSGIRequestHandler.log_request).
+WERKZEUG_REQUEST_LINE = '] "%s" %s %s'
 
 log = logging.getLogger("catalog.requests")
 
@@ -57,10 +59,24 @@ def log_request(response: Response) -> Response:
     return response
 
 
+class DevServerRequestLines(logging.Filter):
+    """Drop the dev server's own line per request: the line above says it, with more.
+
+    Werkzeug's server (``flask run``) logs each request as ``"GET / HTTP/1.1" 200 -``
+    to the ``werkzeug`` logger; its other lines (where it serves, errors) stay.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith(WERKZEUG_REQUEST_LINE))
+
+
 def init_app(app: Flask) -> None:
     # Flask attaches its stderr handler to the app's logger on first use; ours is a child.
     app.logger  # noqa: B018
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DevServerRequestLines) for f in werkzeug.filters):
+        werkzeug.addFilter(DevServerRequestLines())
     app.before_request(start_request)
     app.after_request(log_request)
