@@ -1,7 +1,9 @@
-"""Every main page at desktop and phone sizes: a screenshot, axe-core, labels, no overflow.
+"""Every main page at desktop and phone sizes, light and dark: a screenshot, axe-core,
+labels, no overflow.
 
-Screenshots go to test-results/screenshots/<page>-<desktop|phone>.png, for people to
-look at; the checks here catch what can be caught without looking.
+Screenshots go to test-results/screenshots/<page>-<desktop|phone>.png (and
+<page>-<desktop|phone>-dark.png in the dark scheme), for people to look at; the checks
+here catch what can be caught without looking.
 """
 
 from collections.abc import Callable
@@ -24,6 +26,8 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
+# The page's background in each scheme (--wash in catalog.css): the scheme took effect.
+SCHEMES = {"light": "rgb(244, 246, 249)", "dark": "rgb(17, 21, 27)"}
 TENT = "Four-Season Expedition Tent"
 TENT_TEXT = (
     "A two-person geodesic tent for winter camps above the tree line.\n"
@@ -100,11 +104,14 @@ SCREENS = {
 }
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("name", SCREENS)
-def test_page_is_usable_and_captured(name, viewport, new_context, items):
+def test_page_is_usable_and_captured(name, viewport, scheme, new_context, items):
     screen = SCREENS[name]
-    page = new_context(as_member=screen.member, **VIEWPORTS[viewport]).new_page()
+    page = new_context(
+        as_member=screen.member, color_scheme=scheme, **VIEWPORTS[viewport]
+    ).new_page()
     assert screen.visit(page, items) == screen.status
     expect(heading(page)).to_have_text(screen.title)
     # Lazy pictures below the fold are loaded too, so that the screenshot shows them; and
@@ -114,7 +121,10 @@ def test_page_is_usable_and_captured(name, viewport, new_context, items):
         "() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}-{viewport}.png", full_page=True)
+    suffix = "-dark" if scheme == "dark" else ""
+    page.screenshot(path=SCREENSHOTS / f"{name}-{viewport}{suffix}.png", full_page=True)
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    assert page.evaluate(background) == SCHEMES[scheme]
 
     assert axe_violations(page) == []
     assert unlabelled_fields(page) == []
