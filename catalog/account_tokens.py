@@ -1,16 +1,16 @@
-"""The account page's API tokens: create one (its secret shown once), revoke one.
+"""The account page's API tokens: create one (its secret shown once), revoke one after asking.
 
 Issuing and looking tokens up is ``catalog.tokens``; these views only answer the
 account page's forms. The page itself, with the list of tokens, is ``auth.account``.
 """
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from catalog.auth import login_required
 from catalog.extensions import db
-from catalog.forms import TokenForm
+from catalog.forms import ButtonForm, TokenForm
 from catalog.lookups import get_token
 from catalog.models import ApiToken
 from catalog.tokens import TOKENS_PER_USER, issue_token
@@ -43,11 +43,17 @@ def create() -> ResponseReturnValue:
     return response, {"Cache-Control": "no-store"}
 
 
-@bp.post("/account/tokens/<int_id:token_id>/revoke")
+@bp.route("/account/tokens/<int_id:token_id>/revoke", methods=["GET", "POST"])
 @login_required
 def revoke(token_id: int) -> ResponseReturnValue:
-    """Delete one of the user's tokens; programs using it get 401 from then on."""
+    """Ask before revoking one of the user's tokens (GET), then delete it (POST).
+
+    Programs using it get 401 from then on, and it cannot be brought back, hence the
+    question first: a page, so that it needs no script.
+    """
     token = get_token(g.user, token_id)
+    if request.method == "GET":
+        return render_template("tokens/revoke.html", token=token, form=ButtonForm())
     label = token.label
     db.session.delete(token)
     db.session.commit()

@@ -6,6 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 from support.api_data import seed_api_catalog
+from support.html_forms import csrf_token
 from support.sign_in import AuthActions
 
 from catalog.extensions import db
@@ -58,7 +59,11 @@ def test_the_token_itself_is_never_stored(app, seeded, signed_in):
 def test_last_use_is_recorded(app, seeded, signed_in):
     ada = signed_in("ada")
     _, secret = create_token(ada, "recorded")
-    assert re.search(r"<td>recorded</td>\s*<td>.*?</td>\s*<td>Never</td>", ada.get("/account").text)
+    assert re.search(
+        r'<td class="label">recorded</td>\s*<td data-label="Created">.*?</td>\s*'
+        r'<td data-label="Last used">Never</td>',
+        ada.get("/account").text,
+    )
     app.test_client().post(
         "/api/v1/items",
         json={"category": "soccer", "name": "Flag"},
@@ -69,7 +74,9 @@ def test_last_use_is_recorded(app, seeded, signed_in):
         assert token.last_used is not None
         assert token.last_used >= token.created
     assert re.search(
-        r"<td>recorded</td>\s*<td>.*?</td>\s*<td><time datetime=", ada.get("/account").text
+        r'<td class="label">recorded</td>\s*<td data-label="Created">.*?</td>\s*'
+        r'<td data-label="Last used"><time datetime=',
+        ada.get("/account").text,
     )
 
 
@@ -116,6 +123,42 @@ def test_another_users_token_cannot_change_your_item(app, client, seeded):
         response = getattr(client, method)(url, headers=seeded.bearer("sam"), **kwargs)
         assert response.status_code == 403
     assert client.get(url).get_json()["name"] == "Match Ball"
+
+
+def test_revoking_asks_first_on_a_page_that_needs_no_script(app, seeded, signed_in):
+    app.config["WTF_CSRF_ENABLED"] = True
+    ada = signed_in("ada")
+    account = ada.get("/account").text
+    token = csrf_token(account)
+    created = ada.post("/account/tokens", data={"label": "old script", "csrf_token": token})
+    assert created.status_code == 200
+    account = ada.get("/account").text
+    link = re.search(
+        r'<a class="button danger" href="(/account/tokens/(\d+)/revoke)"'
+        r' aria-label="Revoke the token old script"',
+        account,
+    )
+    assert link is not None
+    # The link only asks: the token still works until the page's form is sent.
+    question = ada.get(link.group(1))
+    assert question.status_code == 200
+    assert "<h1>Revoke the token “old script”?</h1>" in question.text
+    assert f'<form method="post" action="{link.group(1)}" class="card">' in question.text
+    with app.app_context():
+        assert db.session.get(ApiToken, int(link.group(2))) is not None
+    assert ada.post(link.group(1)).status_code == 400  # no CSRF token: refused
+    revoked = ada.post(link.group(1), data={"csrf_token": csrf_token(question.text)})
+    assert revoked.status_code == 302
+    with app.app_context():
+        assert db.session.get(ApiToken, int(link.group(2))) is None
+
+
+def test_someone_elses_token_cannot_even_be_asked_about(app, seeded, signed_in):
+    ada = signed_in("ada")
+    _, _ = create_token(ada)
+    with app.app_context():
+        adas = db.session.scalar(select(ApiToken.id))
+    assert signed_in("sam").get(f"/account/tokens/{adas}/revoke").status_code == 404
 
 
 def test_you_cannot_revoke_someone_elses_token(app, seeded, signed_in):
