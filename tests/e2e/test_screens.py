@@ -6,6 +6,7 @@ Screenshots go to test-results/screenshots/<page>-<desktop|phone>.png (and
 here catch what can be caught without looking.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ class Screen:
     """How to reach a page, as whom, and what it answers."""
 
     visit: Callable[[Page, dict], int]
-    title: str
+    title: str | re.Pattern[str]
     member: str | None = None
     status: int = 200
 
@@ -85,6 +86,26 @@ def make_conflict(page: Page, items: dict) -> int:
     return answer.value.status
 
 
+def create_token(page: Page, items: dict) -> int:
+    """Create an API token on the account page; return the status of the page showing it."""
+    page.goto("/account")
+    page.get_by_label("Label for a new token").fill(unique("screenshot"))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Create token").click()
+    return answer.value.status
+
+
+def ask_to_revoke(page: Page, items: dict) -> int:
+    """Open the question before revoking one of the owner's tokens (made if none is left)."""
+    page.goto("/account")
+    if not page.get_by_role("link", name=re.compile("^Revoke the token ")).count():
+        create_token(page, items)
+        page.goto("/account")
+    with page.expect_response(lambda r: "/revoke" in r.url) as answer:
+        page.get_by_role("link", name=re.compile("^Revoke the token ")).first.click()
+    return answer.value.status
+
+
 SCREENS = {
     "home": Screen(go("/"), "Categories"),
     "category": Screen(go("/catalog/camping/"), "Camping", member="owner"),
@@ -98,6 +119,12 @@ SCREENS = {
     ),
     "conflict": Screen(make_conflict, "Someone else saved first", "owner", status=409),
     "account": Screen(go("/account"), "Your account", member="owner"),
+    "token-created": Screen(create_token, "Your new API token", member="owner"),
+    "revoke-confirmation": Screen(
+        ask_to_revoke, re.compile(r"^Revoke the token “.+”\?$"), member="owner"
+    ),
+    "sign-out": Screen(go("/logout"), "Sign out", member="owner"),
+    "api-docs": Screen(go("/api/v1/docs"), re.compile(r"^Catalog API")),
     "search-results": Screen(go("/search?q=helmet"), "Search"),
     "not-found": Screen(go("/catalog/no-such-category/"), "Not found", status=404),
     "login": Screen(go("/login?next=/catalog/camping/"), "Sign in"),
