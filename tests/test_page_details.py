@@ -107,3 +107,16 @@ def test_the_dev_server_logs_each_request_once(app, caplog):
     assert [r.name for r in lines] == ["catalog.requests"]
     # The dev server's other lines stay.
     assert any(r.name == "werkzeug" and "Running on" in r.getMessage() for r in caplog.records)
+
+
+def test_the_new_pages_cost_a_fixed_few_queries(app, signed_in, count_queries):
+    ada = signed_in("ada")
+    created = ada.post("/account/tokens", data={"label": "counted"})
+    assert created.status_code == 200
+    revoke = re.search(r'href="(/account/tokens/\d+/revoke)"', ada.get("/account").text)
+    assert revoke is not None
+    # The signed-in user (session and user: one query), then the page's own.
+    for path, bound in (("/logout", 1), (revoke.group(1), 2)):
+        with count_queries() as queries:
+            assert ada.get(path).status_code == 200
+        assert len(queries) <= bound, (path, queries)
