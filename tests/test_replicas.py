@@ -1,0 +1,284 @@
+"""Reads from a real streaming standby: where they go, reading one's own writes, a sick standby.
+
+The fault tests' throwaway cluster is the primary; a standby made from it with
+``pg_basebackup -R`` follows it on a port of its own, for this module, and is removed
+after it whatever happens. Each app here reads its replica through connections named
+``catalog-replica-test`` and the primary through ``catalog-primary-test``, so that the
+servers themselves say who was asked (``pg_stat_activity``).
+"""
+
+import logging
+import time
+
+import pytest
+from sqlalchemy import event
+from support.api_data import seed_api_catalog
+from support.pgcluster import migrated_database
+from support.sign_in import AuthActions
+
+from catalog.extensions import db
+from catalog.web import replicas as replicas_module
+
+# Counted among the PostgreSQL tests (conftest's ``backend``), which they are.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("cluster"),
+    pytest.mark.parametrize("backend", ["postgresql"]),
+]
+REPLICA_NAME = "catalog-replica-test"
+PRIMARY_NAME = "catalog-primary-test"
+# How soon a recovered or caught-up standby must serve reads again.
+BACK_WITHIN = 10
+BALL = "/catalog/soccer/match-ball/"
+
+
+@pytest.fixture(scope="module")
+def primary_database(cluster):
+    return migrated_database(cluster, prefix="catalog_replicas")
+
+
+@pytest.fixture(scope="module")
+def standby(cluster, primary_database):
+    """A streaming standby of the cluster, started, and removed after the module."""
+    follower = cluster.standby()
+    try:
+        yield follower
+    finally:
+        follower.remove()
+
+
+def named(url: str, name: str) -> str:
+    return f"{url}?application_name={name}"
+
+
+@pytest.fixture
+def replicated(make_app, cluster, standby, primary_database, monkeypatch, backend):
+    """An app on the primary with the standby as its replica, empty and seeded."""
+    monkeypatch.setattr(replicas_module, "RECHECK", 0.2)
+    database = primary_database.rsplit("/", 1)[1]
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=named(primary_database, PRIMARY_NAME),
+        DATABASE_REPLICA_URL=named(standby.url(database), REPLICA_NAME),
+    )
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    app.extensions["test.seeded"] = seed_api_catalog(app)
+    wait_until_replayed(cluster, standby)
+    yield app
+    with app.app_context():
+        replicas_module.replicas().dispose()
+
+
+@pytest.fixture
+def auth(replicated):
+    """Sign-in for a client of the replicated app."""
+    return AuthActions(replicated.test_client())
+
+
+def wait_until_replayed(cluster, standby, timeout: float = BACK_WITHIN) -> None:
+    """Wait until the standby has replayed everything the primary has written so far."""
+    (target,) = cluster.sql("SELECT pg_current_wal_insert_lsn()")[0]
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = standby.sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
+        if rows[0][0]:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the standby did not replay {target} within {timeout} s")
+        time.sleep(0.05)
+
+
+class Statements:
+    """Statements the app ran on each of its engines, by ``primary`` and ``replica``."""
+
+    def __init__(self, app):
+        self.primary: list[str] = []
+        self.replica: list[str] = []
+        with app.app_context():
+            engines = {"primary": db.engine}
+            (follower,) = replicas_module.replicas().replicas
+            engines["replica"] = follower.engine
+        for name, engine in engines.items():
+            event.listen(engine, "before_cursor_execute", self._recorder(getattr(self, name)))
+
+    @staticmethod
+    def _recorder(into):
+        def record(conn, cursor, statement, parameters, context, executemany):
+            # The replicas' health looks are not the request's statements.
+            if "pg_last_wal_replay_lsn" not in statement and "wal_insert_lsn" not in statement:
+                into.append(statement)
+
+        return record
+
+    def clear(self):
+        self.primary.clear()
+        self.replica.clear()
+
+
+def add_item(app, client, name: str):
+    """Add an item to Soccer through the page's form; return the answer."""
+    soccer = app.extensions["test.seeded"].categories["soccer"]
+    return client.post(
+        "/catalog/new", data={"name": name, "category": soccer, "description": "Light."}
+    )
+
+
+def last_queries(server, name: str) -> list[str]:
+    rows = server.sql(f"SELECT query FROM pg_stat_activity WHERE application_name = '{name}'")
+    return [query for (query,) in rows]
+
+
+def replica_ready(app):
+    """Look at the replica now, and tell whether it would serve a read."""
+    with app.app_context():
+        followers = replicas_module.replicas()
+        followers.refresh(force=True)
+        return followers.replicas[0].state == "ok"
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.1)
+
+
+def test_reads_go_to_the_standby_and_writes_to_the_primary(replicated, cluster, standby, auth):
+    app = replicated
+    statements = Statements(app)
+    visitor = app.test_client()
+    assert replica_ready(app)
+    for path in ("/", "/catalog/soccer/", "/api/v1/items", "/catalog.json", "/search?q=ball"):
+        assert visitor.get(path).status_code == 200, path
+    assert statements.replica
+    assert statements.primary == []
+    # The servers agree: the standby ran the pages' statements, the primary none of them.
+    assert any("items" in query for query in last_queries(standby, REPLICA_NAME))
+    assert not any("items" in q for q in last_queries(cluster, REPLICA_NAME))
+
+    statements.clear()
+    assert auth.login("sam").status_code == 302
+    response = add_item(app, auth.client, "Shin Guards")
+    assert response.status_code == 302
+    assert statements.replica == []
+    assert any(s.startswith("INSERT INTO items") for s in statements.primary)
+
+
+def test_the_writer_sees_their_write_at_once_while_replay_is_paused(
+    replicated, cluster, standby, auth
+):
+    app = replicated
+    statements = Statements(app)
+    visitor = app.test_client()
+    assert auth.login("sam").status_code == 302
+    wait_until_replayed(cluster, standby)
+    standby.sql("SELECT pg_wal_replay_pause()")
+    try:
+        response = add_item(app, auth.client, "Shin Guards")
+        assert response.status_code == 302
+        assert replica_ready(app)  # paused, but within the lag allowed: it serves others
+        statements.clear()
+        # The writer's next read shows the write: it comes from the primary.
+        page = auth.client.get("/catalog/soccer/")
+        assert "Shin Guards" in page.get_data(as_text=True)
+        assert auth.client.get("/catalog/soccer/shin-guards/").status_code == 200
+        assert statements.primary
+        assert statements.replica == []
+        # Another visitor reads the standby, which has not replayed it yet.
+        statements.clear()
+        assert "Shin Guards" not in visitor.get("/catalog/soccer/").get_data(as_text=True)
+        assert visitor.get("/catalog/soccer/shin-guards/").status_code == 404
+        assert statements.replica
+        assert statements.primary == []
+    finally:
+        standby.sql("SELECT pg_wal_replay_resume()")
+    wait_for(
+        lambda: visitor.get("/catalog/soccer/shin-guards/").status_code == 200,
+        BACK_WITHIN,
+        "the visitor seeing the new item after replay resumed",
+    )
+    # Once the standby has caught up, the writer reads from it too.
+    wait_until_replayed(cluster, standby)
+    replica_ready(app)
+    statements.clear()
+    assert auth.client.get("/catalog/soccer/shin-guards/").status_code == 200
+    assert statements.replica
+    assert statements.primary == []
+
+
+def test_a_lag_over_the_limit_sends_reads_to_the_primary(
+    make_app, replicated, cluster, standby, caplog
+):
+    app = replicated
+    app.config["DATABASE_REPLICA_MAX_LAG"] = 1
+    with app.app_context():
+        replicas_module.replicas().max_lag = 1
+    statements = Statements(app)
+    visitor = app.test_client()
+    assert replica_ready(app)
+    standby.sql("SELECT pg_wal_replay_pause()")
+    try:
+        with app.app_context():
+            seed_extra = db.session.connection()
+            seed_extra.exec_driver_sql("UPDATE items SET description = 'Newer'")
+            db.session.commit()
+        # Lag is told from the primary's positions this process has seen go unreplayed.
+        with caplog.at_level(logging.WARNING, logger=replicas_module.__name__):
+            wait_for(lambda: not replica_ready(app), 10, "the standby being found lagging")
+        assert "lagging" in caplog.text
+        statements.clear()
+        assert "Newer" in visitor.get(BALL).get_data(as_text=True)
+        assert statements.primary
+        assert statements.replica == []
+        health = visitor.get("/healthz")
+        assert health.status_code == 200
+        (report,) = health.get_json()["replicas"].values()
+        assert report["state"] == "lagging"
+        assert report["lag_seconds"] > 1
+    finally:
+        standby.sql("SELECT pg_wal_replay_resume()")
+    wait_for(lambda: replica_ready(app), BACK_WITHIN, "the standby catching up")
+    statements.clear()
+    assert "Newer" in visitor.get(BALL).get_data(as_text=True)
+    assert statements.replica
+    assert statements.primary == []
+
+
+def test_a_stopped_standby_costs_no_error_and_serves_again_once_started(
+    replicated, standby, caplog
+):
+    app = replicated
+    statements = Statements(app)
+    visitor = app.test_client()
+    assert replica_ready(app)
+    assert visitor.get("/catalog/soccer/").status_code == 200  # a pooled replica connection
+    paths = ("/", "/catalog/soccer/", "/api/v1/items", "/catalog.json")
+    statuses = []
+    with caplog.at_level(logging.WARNING, logger=replicas_module.__name__):
+        standby.stop()
+        try:
+            statements.clear()
+            for _ in range(3):
+                statuses += [visitor.get(path).status_code for path in paths]
+            assert statements.primary
+            assert statements.replica == []
+            health = visitor.get("/healthz")
+            assert health.status_code == 200
+            assert list(health.get_json()["replicas"].values()) == [{"state": "unreachable"}]
+        finally:
+            standby.start()
+        assert caplog.text.count("is unreachable") == 1, caplog.text
+    started = time.monotonic()
+
+    def served_by_standby():
+        statements.clear()
+        statuses.append(visitor.get("/catalog/soccer/").status_code)
+        return bool(statements.replica)
+
+    wait_for(served_by_standby, BACK_WITHIN, "reads going back to the standby")
+    assert set(statuses) == {200}
+    assert time.monotonic() - started < BACK_WITHIN
+    assert "is back" in caplog.text
