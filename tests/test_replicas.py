@@ -282,3 +282,26 @@ def test_a_stopped_standby_costs_no_error_and_serves_again_once_started(
     assert set(statuses) == {200}
     assert time.monotonic() - started < BACK_WITHIN
     assert "is back" in caplog.text
+
+
+def doctor_line(app, check: str) -> str:
+    result = app.test_cli_runner().invoke(args=["doctor", "--offline"])
+    (line,) = [line for line in result.stdout.splitlines() if f" {check}: " in line]
+    return line
+
+
+def test_doctor_checks_that_each_replica_answers_and_is_a_standby(
+    replicated, make_app, primary_database
+):
+    line = doctor_line(replicated, "replicas")
+    assert line.startswith("ok ")
+    assert "a standby 0.0 s behind (limit 10 s)" in line
+    # The primary named as a replica is reachable but no standby: a problem, said so.
+    wrong = make_app(
+        SQLALCHEMY_DATABASE_URI=primary_database, DATABASE_REPLICA_URL=primary_database
+    )
+    line = doctor_line(wrong, "replicas")
+    assert line.startswith("problem ")
+    assert "not a standby" in line
+    with wrong.app_context():
+        replicas_module.replicas().dispose()
