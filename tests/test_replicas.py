@@ -8,15 +8,24 @@ servers themselves say who was asked (``pg_stat_activity``).
 """
 
 import logging
+import os
+import secrets
 import time
+from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from support.api_data import seed_api_catalog
+from support.gunicorn_server import gunicorn
 from support.pgcluster import migrated_database
 from support.sign_in import AuthActions
 
+from bench.soak import run_load, verify
+from catalog import create_app
+from catalog.changes import add_category
 from catalog.extensions import db
+from catalog.models import Category, User
+from catalog.tokens import issue_token
 from catalog.web import replicas as replicas_module
 
 # Counted among the PostgreSQL tests (conftest's ``backend``), which they are.
@@ -305,3 +314,117 @@ def test_doctor_checks_that_each_replica_answers_and_is_a_standby(
     assert "not a standby" in line
     with wrong.app_context():
         replicas_module.replicas().dispose()
+
+
+# The load run: two gunicorn instances of two workers, a short mixed load (bench/soak.py).
+LOAD_SECONDS = 10
+LOAD_CLIENTS = 4
+
+
+def seed_tokens(database_url: str, users: int) -> list[str]:
+    """Add the Soccer category if missing, and ``users`` new users with a token each."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        if db.session.scalar(select(Category).where(Category.slug == "soccer")) is None:
+            add_category("Soccer")
+        tokens = []
+        for n in range(users):
+            user = User(
+                issuer="https://load.example",
+                subject=f"load-{secrets.token_hex(4)}",
+                email=f"load{n}@example.com",
+                name=f"Load {n}",
+            )
+            db.session.add(user)
+            tokens.append(issue_token(user, "load test")[1])
+        db.session.commit()
+        db.engine.dispose()
+    return tokens
+
+
+def cpu_seconds(server) -> float:
+    """Return the CPU time the server's processes have used, those that exited included."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            # Its own time, and that of the backends it has reaped (cutime, cstime).
+            ticks += sum(int(n) for n in fields[11:15])
+        elif parent == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def transactions(server, database: str) -> int:
+    rows = server.sql(f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{database}'")
+    return int(rows[0][0])
+
+
+def load_run(tmp_path, cluster, standby, primary_database, replica: bool):
+    """Serve two instances, run the load, stop them; return the tally and what each server did."""
+    database = primary_database.rsplit("/", 1)[1]
+    settings = {"RATELIMIT_WRITES": "1000 per minute"}
+    if replica:
+        settings["DATABASE_REPLICA_URL"] = standby.url(database)
+    tokens = seed_tokens(primary_database, LOAD_CLIENTS)
+    wait_until_replayed(cluster, standby)
+    before = {
+        "primary_cpu": cpu_seconds(cluster),
+        "primary_xacts": transactions(cluster, database),
+        "standby_xacts": transactions(standby, database),
+    }
+    with (
+        gunicorn(tmp_path / "a", primary_database, name="a", workers=2, settings=settings) as a,
+        gunicorn(tmp_path / "b", primary_database, name="b", workers=2, settings=settings) as b,
+    ):
+        tally = run_load([a.url, b.url], tokens, LOAD_SECONDS, writes_per_minute=40, seed=17)
+    for server in (a, b):
+        assert "Traceback" not in server.log(), server.log()
+    # The servers' connections are closed: their backends have reported their counts.
+    time.sleep(1)
+    after = {
+        "primary_cpu": cpu_seconds(cluster),
+        "primary_xacts": transactions(cluster, database),
+        "standby_xacts": transactions(standby, database),
+    }
+    return tally, {name: after[name] - before[name] for name in before}
+
+
+def test_a_load_on_two_instances_reads_from_the_standby_and_loses_no_write(
+    tmp_path, cluster, standby, primary_database, capsys, backend
+):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    runs = {}
+    for replica in (False, True):
+        tally, used = load_run(tmp_path, cluster, standby, primary_database, replica)
+        findings = verify(primary_database, tally)
+        assert tally.server_errors == []
+        assert tally.statuses[503] == 0
+        assert tally.problems == []
+        assert findings.missing == []
+        assert findings.duplicated == []
+        assert findings.stale == []
+        assert findings.found == tally.acknowledged
+        assert len(tally.created) > 10
+        reads = tally.requests - tally.acknowledged - tally.replayed
+        runs[replica] = (tally, used, reads)
+    _, alone, _ = runs[False]
+    tally, shared, reads = runs[True]
+    # Without a replica the standby serves nothing; with one it serves the reads.
+    assert alone["standby_xacts"] == 0
+    assert shared["standby_xacts"] > reads / 2
+    with capsys.disabled():
+        for replica, (tally, used, reads) in runs.items():
+            print(
+                f"\n{'with' if replica else 'without'} the standby: {tally.requests} requests "
+                f"({reads} reads, {tally.acknowledged} writes) in {LOAD_SECONDS} s; "
+                f"transactions: primary {used['primary_xacts']}, standby {used['standby_xacts']}; "
+                f"primary CPU {used['primary_cpu']:.2f} s, "
+                f"{1000 * used['primary_cpu'] / max(reads, 1):.2f} ms per read"
+            )
