@@ -176,6 +176,23 @@ def test_reads_go_to_the_standby_and_writes_to_the_primary(replicated, cluster, 
     assert any(s.startswith("INSERT INTO items") for s in statements.primary)
 
 
+def test_a_page_costs_the_same_statements_on_the_standby(replicated, make_app, primary_database):
+    """The replica adds no statement to a page: its health is looked at once a second."""
+    alone = make_app(SQLALCHEMY_DATABASE_URI=primary_database)
+    counted = []
+    with alone.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *args: counted.append(args[2]))
+    statements = Statements(replicated)
+    assert replica_ready(replicated)
+    for path in ("/", "/catalog/soccer/", BALL, "/api/v1/items", "/search?q=ball"):
+        counted.clear()
+        statements.clear()
+        assert alone.test_client().get(path).status_code == 200
+        assert replicated.test_client().get(path).status_code == 200
+        assert statements.primary == [], path
+        assert statements.replica == counted, path
+
+
 def test_the_writer_sees_their_write_at_once_while_replay_is_paused(
     replicated, cluster, standby, auth
 ):
