@@ -68,6 +68,10 @@ def replicated(make_app, cluster, standby, primary_database, monkeypatch, backen
     app = make_app(
         SQLALCHEMY_DATABASE_URI=named(primary_database, PRIMARY_NAME),
         DATABASE_REPLICA_URL=named(standby.url(database), REPLICA_NAME),
+        # One connection to each server is enough, as for a sync worker: nothing here
+        # takes a second one while the request holds its own (it would wait, then 503).
+        DATABASE_POOL_SIZE=1,
+        DATABASE_POOL_TIMEOUT=1,
     )
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
@@ -314,6 +318,41 @@ def doctor_line(app, check: str) -> str:
     result = app.test_cli_runner().invoke(args=["doctor", "--offline"])
     (line,) = [line for line in result.stdout.splitlines() if f" {check}: " in line]
     return line
+
+
+def test_a_view_whose_standby_connection_dies_under_it_runs_again_on_the_primary(
+    replicated, standby, caplog
+):
+    app = replicated
+    statements = Statements(app)
+    visitor = app.test_client()
+    assert replica_ready(app)
+    with app.app_context():
+        (follower,) = replicas_module.replicas().replicas
+    killed = []
+
+    def end_its_session(conn, cursor, statement, parameters, context, executemany):
+        if not killed and "FROM items" in statement:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            killed.append(standby.sql(f"SELECT pg_terminate_backend({pid})"))
+
+    event.listen(follower.engine, "before_cursor_execute", end_its_session)
+    try:
+        with caplog.at_level(logging.WARNING, logger=replicas_module.__name__):
+            page = visitor.get(BALL)
+    finally:
+        event.remove(follower.engine, "before_cursor_execute", end_its_session)
+    assert killed == [[(True,)]]
+    assert page.status_code == 200
+    assert "Match Ball" in page.get_data(as_text=True)
+    assert statements.primary  # the second run of the view
+    assert "is unreachable" in caplog.text
+    # The standby answers the next look, and serves again.
+    wait_for(lambda: replica_ready(app), BACK_WITHIN, "the standby serving again")
+    statements.clear()
+    assert visitor.get(BALL).status_code == 200
+    assert statements.replica
+    assert statements.primary == []
 
 
 def test_doctor_checks_that_each_replica_answers_and_is_a_standby(

@@ -21,6 +21,7 @@ Two rules bring that down to the query alone:
 SQLite needs neither: it has no server to lose and no round trips.
 """
 
+import functools
 import select
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -35,6 +36,7 @@ from sqlalchemy.pool import Pool
 
 from catalog.extensions import db
 from catalog.web import replicas
+from catalog.web.outages import UNAVAILABLE
 
 # A view, a function or a method of a class-based view.
 V = TypeVar("V", bound=Callable[..., Any])
@@ -69,9 +71,22 @@ def _drop_closed_connections(
 
 
 def read_only(view: V) -> V:
-    """Mark ``view`` as one that only reads: on PostgreSQL it runs without a transaction."""
-    cast(Any, view).read_only = True  # a function takes attributes; mypy cannot tell
-    return view
+    """Mark ``view`` as one that only reads: on PostgreSQL it runs without a transaction.
+
+    With replicas, a view whose replica goes away under it runs again on the primary.
+    """
+
+    @functools.wraps(view)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except UNAVAILABLE as exc:
+            if not replicas.fall_back_to_primary(exc):
+                raise
+            return view(*args, **kwargs)
+
+    cast(Any, reading).read_only = True  # a function takes attributes; mypy cannot tell
+    return cast(V, reading)
 
 
 def reads_in_transaction(view: V) -> V:

@@ -23,7 +23,8 @@ reads from a replica; every other request, and any flush, uses the primary
   than ``DATABASE_REPLICA_MAX_LAG`` seconds gets no reads; they go to the primary,
   with one warning in the log when it turns sick and one line when it is back. One
   that fails at the start of a request is marked sick at once and the request reads
-  from the primary. Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds,
+  from the primary, as does a ``@read_only`` view whose replica fails under it (it runs
+  again). Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds,
   and a sick one is asked again only every ``RECHECK`` seconds.
 - **Several replicas** share the reads: a browsing session (by its cookie, else by its
   address) keeps reading from the same healthy one.
@@ -221,6 +222,28 @@ def open_for_reads(autocommit: bool = True) -> None:
         db.session.connection(execution_options=options)
 
 
+def fall_back_to_primary(error: BaseException) -> bool:
+    """After ``error`` on the request's replica, mark it sick and read from the primary.
+
+    Return False, changing nothing, when the request was not reading from a replica.
+    """
+    engine = g.get(READ_FROM)
+    followers = replicas()
+    if engine is None or followers is None:
+        return False
+    for replica in followers.replicas:
+        if replica.engine is engine:
+            followers.mark_unreachable(replica, error)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone; the pool drops it
+        log.debug("rollback on a lost replica failed", exc_info=True)
+    g.pop(READ_FROM)
+    g.read_on_primary = True
+    db.session.connection(execution_options=AUTOCOMMIT)
+    return True
+
+
 def _replica_for_this_request() -> Replica | None:
     followers = replicas()
     # Pictures' answers must not vary by cookie (catalog.web.users), so their requests
@@ -258,7 +281,12 @@ def remember_position(response: Response) -> Response:
     if not wrote and not (g.pop("read_on_primary", False) and SEEN in session):
         return response
     try:
-        with db.engine.connect().execution_options(**AUTOCOMMIT) as connection:
+        # On the request's own connection, so that a pool of one connection is enough: the
+        # read's, in autocommit, or a new one in autocommit after the commit (no BEGIN).
+        if db.session().in_transaction():
+            position = lsn(db.session.execute(PRIMARY_POSITION).scalar_one())
+        else:
+            connection = db.session.connection(execution_options=AUTOCOMMIT)
             position = lsn(connection.execute(PRIMARY_POSITION).scalar_one())
     except SQLAlchemyError as exc:
         # The answer stands; the next read may come from a replica a little behind.
