@@ -7,9 +7,11 @@ after it whatever happens. Each app here reads its replica through connections n
 servers themselves say who was asked (``pg_stat_activity``).
 """
 
+import contextlib
 import logging
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -484,3 +486,53 @@ def test_a_load_on_two_instances_reads_from_the_standby_and_loses_no_write(
                 f"primary CPU {used['primary_cpu']:.2f} s, "
                 f"{1000 * used['primary_cpu'] / max(reads, 1):.2f} ms per read"
             )
+
+
+def test_stopping_and_starting_the_standby_under_load_costs_no_error(
+    tmp_path, cluster, standby, primary_database, backend
+):
+    database = primary_database.rsplit("/", 1)[1]
+    settings = {
+        "RATELIMIT_WRITES": "1000 per minute",
+        "DATABASE_REPLICA_URL": standby.url(database),
+    }
+    tokens = seed_tokens(primary_database, LOAD_CLIENTS)
+    wait_until_replayed(cluster, standby)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    served = {}
+
+    def stop_then_start():
+        time.sleep(3)
+        standby.stop()
+        time.sleep(4)
+        standby.start()
+        served["restarted"] = transactions(standby, database)
+        time.sleep(5)
+        served["at the end"] = transactions(standby, database)
+
+    with (
+        gunicorn(tmp_path / "a", primary_database, name="a", workers=2, settings=settings) as a,
+        gunicorn(tmp_path / "b", primary_database, name="b", workers=2, settings=settings) as b,
+    ):
+        outage = threading.Thread(target=stop_then_start)
+        outage.start()
+        try:
+            tally = run_load([a.url, b.url], tokens, 14, writes_per_minute=40, seed=5)
+        finally:
+            outage.join(timeout=60)
+            if "restarted" not in served:  # the thread failed: leave the standby running
+                with contextlib.suppress(Exception):
+                    standby.start()
+    findings = verify(primary_database, tally)
+    assert tally.server_errors == []
+    assert tally.statuses[503] == 0
+    assert tally.problems == []
+    assert findings.missing == []
+    assert findings.found == tally.acknowledged
+    # Back on the standby within the seconds after it started (its own sessions count too,
+    # but only a served read makes many).
+    assert served["at the end"] - served["restarted"] > 10
+    for server in (a, b):
+        assert "is unreachable" in server.log()
+        assert "is back" in server.log()
