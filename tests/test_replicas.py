@@ -273,6 +273,8 @@ def test_a_lag_over_the_limit_sends_reads_to_the_primary(
     finally:
         standby.sql("SELECT pg_wal_replay_resume()")
     wait_for(lambda: replica_ready(app), BACK_WITHIN, "the standby catching up")
+    # Within the limit is not caught up: the change is there once it has replayed it.
+    wait_until_replayed(cluster, standby)
     statements.clear()
     assert "Newer" in visitor.get(BALL).get_data(as_text=True)
     assert statements.replica
