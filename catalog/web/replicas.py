@@ -24,8 +24,8 @@ reads from a replica; every other request, and any flush, uses the primary
   with one warning in the log when it turns sick and one line when it is back. One
   that fails at the start of a request is marked sick at once and the request reads
   from the primary, as does a ``@read_only`` view whose replica fails under it (it runs
-  again). Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds,
-  and a sick one is asked again only every ``RECHECK`` seconds.
+  again). Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds, and one
+  that did not answer is asked again only every ``UNREACHABLE_RECHECK`` seconds.
 - **Several replicas** share the reads: a browsing session (by its cookie, else by its
   address) keeps reading from the same healthy one.
 """
@@ -54,8 +54,11 @@ log = logging.getLogger(__name__)
 EXTENSION = "catalog.replicas"
 # The session cookie's key for the primary's WAL position its user must see.
 SEEN = "wal"
-# Seconds between a process's looks at the primary's position and the replicas'.
+# Seconds between a process's looks at the primary's position and the replicas', and
+# between looks at a replica that did not answer: a look at one that does not even refuse
+# costs the request making it the connect timeout, so not every second.
 RECHECK = 1.0
+UNREACHABLE_RECHECK = 3.0
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 PRIMARY_POSITION = text("SELECT pg_current_wal_insert_lsn()::text")
 REPLICA_POSITION = text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
@@ -78,6 +81,8 @@ class Replica:
     replayed: int = 0
     lag: float = 0.0
     detail: str = ""
+    # When an unreachable replica is looked at again.
+    retry_at: float = float("-inf")
 
     @property
     def label(self) -> str:
@@ -101,6 +106,7 @@ class Replicas:
     # of twice the limit.
     samples: deque[tuple[float, int]] = field(default_factory=deque)
     checked: float = float("-inf")
+    primary_answered: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -116,7 +122,8 @@ class Replicas:
         try:
             self._sample_primary()
             for replica in self.replicas:
-                self._look_at(replica)
+                if force or replica.state != "unreachable" or time.monotonic() >= replica.retry_at:
+                    self._look_at(replica)
             self.checked = time.monotonic()
         finally:
             self.lock.release()
@@ -127,8 +134,11 @@ class Replicas:
                 position = connection.execute(PRIMARY_POSITION).scalar_one()
         except SQLAlchemyError as exc:
             # The replicas may still serve reads; their lag is told from older samples.
-            log.warning("primary's WAL position unknown: %s", _first_line(exc))
+            if self.primary_answered:
+                log.warning("primary's WAL position unknown: %s", _first_line(exc))
+            self.primary_answered = False
             return
+        self.primary_answered = True
         self.samples.append((time.monotonic(), lsn(position)))
 
     def _look_at(self, replica: Replica) -> None:
@@ -167,6 +177,8 @@ class Replicas:
                     detail,
                 )
         replica.state, replica.detail = state, detail
+        if state == "unreachable":
+            replica.retry_at = time.monotonic() + UNREACHABLE_RECHECK
 
     def mark_unreachable(self, replica: Replica, error: BaseException) -> None:
         """Note that ``replica`` failed a request; it is asked again at the next look."""
