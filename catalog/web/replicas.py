@@ -24,7 +24,9 @@ reads from a replica; every other request, and any flush, uses the primary
   with one warning in the log when it turns sick and one line when it is back. One
   that fails at the start of a request is marked sick at once and the request reads
   from the primary, as does a ``@read_only`` view whose replica fails under it (it runs
-  again). Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds, and one
+  again). A replica comes back only once it has replayed what the primary had a look
+  before (about a second), so that the primary's answers meanwhile are not followed by
+  older ones. Its connections give up after ``REPLICA_CONNECT_TIMEOUT`` seconds, and one
   that did not answer is asked again only every ``UNREACHABLE_RECHECK`` seconds.
 - **Several replicas** share the reads: a browsing session (by its cookie, else by its
   address) keeps reading from the same healthy one.
@@ -153,8 +155,13 @@ class Replicas:
             return
         replica.replayed = lsn(replayed)
         replica.lag = self.lag_of(replica.replayed)
+        # Back from sickness only once it has what the primary had at the previous look:
+        # the primary served its reads meanwhile, and nobody should then see an older state.
+        previous = self.samples[-2][1] if len(self.samples) > 1 else 0
         if replica.lag > self.max_lag:
             self._set(replica, "lagging", f"{replica.lag:.1f} s behind the primary")
+        elif replica.state != "ok" and replica.replayed < previous:
+            self._set(replica, "lagging", "catching up with what the primary served")
         else:
             self._set(replica, "ok", "")
 
