@@ -37,6 +37,13 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_CONNECT_TIMEOUT": 5,
     "DATABASE_POOL_TIMEOUT": 5,
     "DATABASE_STATEMENT_TIMEOUT": 10,
+    # Followers that serve the read-only views (catalog.web.replicas), and how far behind
+    # the primary one may fall, in seconds, before reads go back to the primary.
+    "DATABASE_REPLICA_URL": None,
+    "DATABASE_REPLICA_MAX_LAG": 10,
+    # DATABASE_URL (and the replicas) go through PgBouncer in transaction pooling: no
+    # prepared statements, no session settings (catalog.web.connections).
+    "DATABASE_PGBOUNCER": False,
     # The largest request body, in bytes: a form or an item is a few KiB at most.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # The largest picture accepted, in bytes and in pixels (checked before decoding); the
@@ -58,6 +65,9 @@ ENVIRONMENT = (
     "DATABASE_CONNECT_TIMEOUT",
     "DATABASE_POOL_TIMEOUT",
     "DATABASE_STATEMENT_TIMEOUT",
+    "DATABASE_REPLICA_URL",
+    "DATABASE_REPLICA_MAX_LAG",
+    "DATABASE_PGBOUNCER",
     "MAX_CONTENT_LENGTH",
     "IMAGE_MAX_BYTES",
     "IMAGE_MAX_PIXELS",
@@ -75,7 +85,10 @@ DATABASE_NUMBERS = {
     "DATABASE_CONNECT_TIMEOUT": 1,
     "DATABASE_POOL_TIMEOUT": 1,
     "DATABASE_STATEMENT_TIMEOUT": 0,
+    "DATABASE_REPLICA_MAX_LAG": 1,
 }
+# A replica that does not answer must cost a request little: psycopg's shortest wait.
+REPLICA_CONNECT_TIMEOUT = 2
 
 # Rate limits, in the limits library's notation; their defaults are in catalog.web.limits.
 RATE_LIMITS = ("RATELIMIT_WRITES", "RATELIMIT_SIGN_IN")
@@ -103,6 +116,19 @@ def normalise_database_url(url: str) -> str:
     if scheme in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
         return f"postgresql+psycopg://{rest}"
     return url
+
+
+def replica_urls(value: str | list[str] | None) -> list[str]:
+    """Parse ``DATABASE_REPLICA_URL``, comma-separated, into normalised PostgreSQL URLs."""
+    given = value.split(",") if isinstance(value, str) else value or []
+    urls = [normalise_database_url(entry) for entry in given if entry.strip()]
+    for url in urls:
+        if not url.startswith("postgresql+psycopg://"):
+            raise ConfigError(
+                "DATABASE_REPLICA_URL must name PostgreSQL servers (postgres://...), "
+                f"not {database_label(url)!r}"
+            )
+    return urls
 
 
 def sqlite_url(instance_path: str) -> str:
@@ -206,13 +232,21 @@ def web_concurrency() -> int:
     return min(2 * (cores or 1) + 1, MAX_DEFAULT_WORKERS)
 
 
-def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict[str, Any]:
+def connect_args(
+    url: str, connect_timeout: int, statement_timeout: int, pgbouncer: bool = False
+) -> dict[str, Any]:
     """Return psycopg's connection arguments: the timeouts, kept apart from the URL's options.
 
     ``statement_timeout`` (seconds, 0 for none) goes in the startup ``options`` ahead of any
     the URL already has, so that a ``-c statement_timeout=...`` in DATABASE_URL still wins.
+    Through PgBouncer (``pgbouncer``) there are neither: it refuses startup options, and in
+    transaction pooling a prepared statement would be looked for on another server
+    connection; catalog.web.connections sets the timeout in each transaction instead.
     """
     arguments: dict[str, Any] = {"connect_timeout": connect_timeout}
+    if pgbouncer:
+        arguments["prepare_threshold"] = None
+        return arguments
     options = [f"-c statement_timeout={statement_timeout * 1000}"] if statement_timeout else []
     try:
         given = make_url(url).query.get("options")
@@ -223,6 +257,23 @@ def connect_args(url: str, connect_timeout: int, statement_timeout: int) -> dict
     if options:
         arguments["options"] = " ".join(options)
     return arguments
+
+
+def postgresql_engine_options(
+    config: Mapping[str, Any], url: str, connect_timeout: int | None = None
+) -> dict[str, Any]:
+    """Return the engine options of a PostgreSQL ``url``: the pool's cap and the timeouts."""
+    return {
+        "pool_size": config["DATABASE_POOL_SIZE"],
+        "max_overflow": 0,
+        "pool_timeout": config["DATABASE_POOL_TIMEOUT"],
+        "connect_args": connect_args(
+            url,
+            connect_timeout or config["DATABASE_CONNECT_TIMEOUT"],
+            config["DATABASE_STATEMENT_TIMEOUT"],
+            config["DATABASE_PGBOUNCER"],
+        ),
+    }
 
 
 def configure(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
@@ -253,18 +304,15 @@ def configure(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     for name, minimum in DATABASE_NUMBERS.items():
         app.config[name] = count(name, app.config[name], minimum)
+    app.config["DATABASE_PGBOUNCER"] = flag("DATABASE_PGBOUNCER", app.config["DATABASE_PGBOUNCER"])
+    app.config["DATABASE_REPLICA_URL"] = replica_urls(app.config["DATABASE_REPLICA_URL"])
+    if app.config["DATABASE_REPLICA_URL"] and not url.startswith("postgresql"):
+        raise ConfigError("DATABASE_REPLICA_URL needs DATABASE_URL to name PostgreSQL too")
     if url.startswith("postgresql"):
         # A hard cap per process keeps workers x pool size within the server's connections;
         # when every connection is busy, a request waits DATABASE_POOL_TIMEOUT at most.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_size": app.config["DATABASE_POOL_SIZE"],
-            "max_overflow": 0,
-            "pool_timeout": app.config["DATABASE_POOL_TIMEOUT"],
-            "connect_args": connect_args(
-                url,
-                app.config["DATABASE_CONNECT_TIMEOUT"],
-                app.config["DATABASE_STATEMENT_TIMEOUT"],
-            ),
+            **postgresql_engine_options(app.config, url),
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         }
     app.config["MAX_CONTENT_LENGTH"] = count(

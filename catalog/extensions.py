@@ -14,17 +14,23 @@ cookie flags live on it), Authlib's OAuth registry with the OpenID Connect clien
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from catalog.models import Base
+
+# The name in ``g`` under which a read-only request puts the engine of the replica it reads;
+# in ``g`` rather than in the session's ``info``, as a streamed answer outlives the session.
+READ_FROM = "catalog.read_from"
 
 
 def migrations_directory() -> str:
@@ -36,8 +42,29 @@ def migrations_directory() -> str:
     return str(installed if installed.is_dir() else package.parent / "migrations")
 
 
+class Session(FlaskSession):
+    """Flask-SQLAlchemy's session, reading from the replica a read-only request chose.
+
+    catalog.web.replicas puts the replica's engine in ``g`` before the request's first
+    statement, and only for a view marked to only read; a flush (a write) still goes to
+    the primary, where it belongs, whatever the request chose.
+    """
+
+    def get_bind(
+        self,
+        mapper: Any | None = None,
+        clause: Any | None = None,
+        bind: Engine | Connection | None = None,
+        **kwargs: Any,
+    ) -> Engine | Connection:
+        replica: Engine | None = g.get(READ_FROM) if has_app_context() else None
+        if replica is not None and bind is None and not self._flushing:
+            return replica
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
 # Models derive from our own Base; the extension only needs its metadata.
-db = SQLAlchemy(metadata=Base.metadata)
+db = SQLAlchemy(metadata=Base.metadata, session_options={"class_": Session})
 # Found from the package, not the working directory, so `flask db upgrade` works from anywhere.
 migrate = Migrate(
     directory=migrations_directory(), render_as_batch=True, compare_server_default=True

@@ -3,7 +3,9 @@
 The database decides the answer: without it nothing works, so 503. Redis is reported
 but does not decide: without it the site keeps serving and the rate limits count in
 each process (catalog.web.limits), so taking the process out of service would only make
-things worse. Its state is asked at most every ``REDIS_RECHECK`` seconds per process,
+things worse. Replicas are reported the same way: a sick one only sends its reads to the
+primary (catalog.web.replicas), which looks at them every second at most. Redis's
+state is asked at most every ``REDIS_RECHECK`` seconds per process,
 over one kept connection, and each ask gives up after the limiter's Redis timeout.
 """
 
@@ -18,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from catalog.extensions import db
 from catalog.web.limits import redis_client
 from catalog.web.outages import RETRY_AFTER, discard_session
+from catalog.web.replicas import replicas
 
 bp = Blueprint("health", __name__)
 # Seconds a process goes on reporting what Redis last said, so that a health check
@@ -56,18 +59,32 @@ def redis_state() -> str:
     return probe.state()
 
 
+def replica_states() -> dict[str, dict[str, object]]:
+    """Return each replica's state (and lag), by its URL without password; {} without any."""
+    followers = replicas()
+    if followers is None:
+        return {}
+    followers.refresh()
+    return {replica.label: replica.report() for replica in followers.replicas}
+
+
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """Answer 200 when the app and its database answer, 503 otherwise; report Redis."""
+    """Answer 200 when the app and its database answer, 503 otherwise; report Redis, replicas."""
     redis_answer = redis_state()
+    followers = replica_states()
+    extra = {"replicas": followers} if followers else {}
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         discard_session()
         return (
-            {"status": "unavailable", "database": "unreachable", "redis": redis_answer},
+            {"status": "unavailable", "database": "unreachable", "redis": redis_answer, **extra},
             503,
             {"Retry-After": str(RETRY_AFTER)},
         )
-    status = "ok" if redis_answer != "unreachable" else "degraded"
-    return {"status": status, "database": "ok", "redis": redis_answer}
+    healthy = redis_answer != "unreachable" and all(
+        replica["state"] == "ok" for replica in followers.values()
+    )
+    status = "ok" if healthy else "degraded"
+    return {"status": status, "database": "ok", "redis": redis_answer, **extra}

@@ -81,6 +81,7 @@ def test_good_setup_passes_every_check(production, database_url):
         "sign-in",
         "connections",
         "redis",
+        "replicas",
     ]
     assert all(status == "ok" for status, _ in findings.values()), findings
     assert code == 0
@@ -88,6 +89,7 @@ def test_good_setup_passes_every_check(production, database_url):
     assert "2 workers x 5 connections = 10 per dyno" in findings["connections"][1]
     # Without Redis one process is fine; the line says what more of them need.
     assert findings["redis"][1].startswith("REDIS_URL not set: each process counts rate limits")
+    assert findings["replicas"][1] == "DATABASE_REPLICA_URL not set: every read goes to the primary"
 
 
 def test_missing_secret_key_stops_with_one_line(tmp_path):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from catalog.config import ConfigError, database_label, web_concurrency
 from catalog.extensions import db
 from catalog.web.limits import redis_client
+from catalog.web.replicas import replicas
 
 MIN_SECRET_LENGTH = 32
 # Estimated from the key's own character frequencies; 32 random hex digits give about 110.
@@ -336,6 +337,32 @@ def check_redis(context: Context) -> Finding:
     )
 
 
+def check_replicas(context: Context) -> Finding:
+    """Each replica answers, is a standby (in recovery), and lags within the limit."""
+    followers = replicas()
+    if followers is None:
+        return ok("replicas", "DATABASE_REPLICA_URL not set: every read goes to the primary")
+    followers.refresh(force=True)
+    limit = followers.max_lag
+    found = []
+    for replica in followers.replicas:
+        state = replica.state
+        if state in ("ok", "lagging"):
+            state = f"{state}, a standby {replica.lag:.1f} s behind (limit {limit:g} s)"
+        elif replica.detail:
+            state = f"{state}: {replica.detail}"
+        found.append(f"{replica.label} {state}")
+    summary = "; ".join(found)
+    if any(replica.state != "ok" for replica in followers.replicas):
+        return problem(
+            "replicas",
+            f"{summary}; its reads go to the primary meanwhile",
+            "check DATABASE_REPLICA_URL names followers of DATABASE_URL (a follower add-on's "
+            "URL), that they are up, and why one lags (`heroku pg:info`)",
+        )
+    return ok("replicas", f"{summary}; the read-only views read from them")
+
+
 CHECKS = (
     check_secret_key,
     check_debug,
@@ -345,6 +372,7 @@ CHECKS = (
     check_oidc,
     check_connections,
     check_redis,
+    check_replicas,
 )
 
 

@@ -15,11 +15,13 @@ Two rules bring that down to the query alone:
 - A view marked ``@read_only`` runs its statements, on GET and HEAD, on a connection
   in autocommit: each statement reads one consistent snapshot by itself, and no
   BEGIN or ROLLBACK is sent. Views that write, or that need several statements to
-  see the same snapshot, are not marked and keep their transaction.
+  see the same snapshot, are not marked and keep their transaction; those of them that
+  only read are marked ``@reads_in_transaction``, so that a replica may serve them.
 
 SQLite needs neither: it has no server to lose and no round trips.
 """
 
+import functools
 import select
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -28,14 +30,18 @@ import psycopg
 from flask import Flask, current_app, request
 from psycopg import pq
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
 from catalog.extensions import db
+from catalog.web import replicas
+from catalog.web.outages import UNAVAILABLE
 
 # A view, a function or a method of a class-based view.
 V = TypeVar("V", bound=Callable[..., Any])
 READ_METHODS = frozenset({"GET", "HEAD"})
+IN_TRANSACTION = "in transaction"
 _NOTHING_TO_READ = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
@@ -65,13 +71,36 @@ def _drop_closed_connections(
 
 
 def read_only(view: V) -> V:
-    """Mark ``view`` as one that only reads: on PostgreSQL it runs without a transaction."""
-    cast(Any, view).read_only = True  # a function takes attributes; mypy cannot tell
+    """Mark ``view`` as one that only reads: on PostgreSQL it runs without a transaction.
+
+    With replicas, a view whose replica goes away under it runs again on the primary.
+    """
+
+    @functools.wraps(view)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except UNAVAILABLE as exc:
+            if not replicas.fall_back_to_primary(exc):
+                raise
+            return view(*args, **kwargs)
+
+    cast(Any, reading).read_only = True  # a function takes attributes; mypy cannot tell
+    return cast(V, reading)
+
+
+def reads_in_transaction(view: V) -> V:
+    """Mark ``view`` as one that only reads but needs its statements to agree.
+
+    It keeps its transaction; with replicas, a replica may serve it (catalog.web.replicas).
+    """
+    cast(Any, view).read_only = IN_TRANSACTION
     return view
 
 
-def reads_only() -> bool:
-    """Tell whether the request's view is marked ``@read_only`` for its method."""
+def read_marker() -> bool | str:
+    """Return how the request's view for its method reads: True (autocommit),
+    ``IN_TRANSACTION``, or False when it is not marked (it may write)."""
     if request.method not in READ_METHODS or request.endpoint is None:
         return False
     view = current_app.view_functions.get(request.endpoint)
@@ -79,15 +108,50 @@ def reads_only() -> bool:
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
         view = getattr(view_class, "get", None)
-    return getattr(view, "read_only", False)
+    marker: bool | str = getattr(view, "read_only", False)
+    return marker
+
+
+def reads_only() -> bool:
+    """Tell whether the request's view is marked ``@read_only`` for its method."""
+    return read_marker() is True
 
 
 def use_autocommit_for_reads() -> None:
-    """Give a read-only request its connection in autocommit, before anything queries."""
-    if reads_only() and db.engine.dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    """Give a read-only request its connection in autocommit, before anything queries.
+
+    With replicas, the connection is a replica's when one may serve (catalog.web.replicas),
+    for views marked ``@reads_in_transaction`` too, in a transaction.
+    """
+    marker = read_marker()
+    if marker and db.engine.dialect.name == "postgresql":
+        replicas.open_for_reads(autocommit=marker is True)
+
+
+def local_statement_timeout(seconds: int) -> Callable[[Connection], None]:
+    """Return a ``begin`` listener that bounds each statement of the transaction it begins.
+
+    Through PgBouncer in transaction pooling a server connection serves many clients in
+    turn, so a session setting would leak to others or be lost; ``SET LOCAL`` lasts as
+    long as the transaction. Statements in autocommit (the ``@read_only`` views) have no
+    transaction to set it in: the role's own ``statement_timeout`` bounds them.
+    """
+    statement = f"SET LOCAL statement_timeout = {int(seconds) * 1000}"
+
+    def set_timeout(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql(statement)
+
+    return set_timeout
 
 
 def init_app(app: Flask) -> None:
     """Register the read-only rule; ``catalog.web`` installs it before any hook that queries."""
+    replicas.init_app(app)
     app.before_request(use_autocommit_for_reads)
+    if app.config["DATABASE_PGBOUNCER"] and app.config["DATABASE_STATEMENT_TIMEOUT"]:
+        with app.app_context():
+            engine = db.engine
+        if engine.dialect.name == "postgresql":
+            timeout = local_statement_timeout(app.config["DATABASE_STATEMENT_TIMEOUT"])
+            event.listen(engine, "begin", timeout)

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
 from flask_migrate import upgrade
 
 from catalog import create_app
@@ -39,7 +40,7 @@ def free_port() -> int:
 class Cluster:
     """One throwaway cluster: ``start()``, ``stop()``, ``restart()``, ``remove()``."""
 
-    def __init__(self, max_connections: int = 50):
+    def __init__(self, max_connections: int = 50, primary: "Cluster | None" = None):
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="catalog-pg-"))
         self.data = self.root / "data"
@@ -48,25 +49,59 @@ class Cluster:
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             shutil.chown(self.root, "postgres")
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "--no-instructions",
-        )
+        if primary is not None:
+            # A streaming standby of ``primary``: its files and WAL, with the settings to
+            # follow it (-R writes primary_conninfo and standby.signal). initdb's
+            # pg_hba.conf lets local replication connections in.
+            self._run(
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data),
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "--no-sync",
+            )
+        else:
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            )
+        # Appended last, so these win over the primary's lines a standby copied.
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.root}'\nmax_connections = {max_connections}\n"
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
             )
+
+    def standby(self) -> "Cluster":
+        """Make a streaming standby of this running cluster, on a port of its own; start it."""
+        follower = Cluster(primary=self)
+        follower.start()
+        return follower
+
+    def sql(self, statement: str, database: str = "postgres") -> list[tuple]:
+        """Run one statement on this cluster, in autocommit, and return its rows."""
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
 
     def url(self, database: str = "postgres", scheme: str = "postgresql") -> str:
         return f"{scheme}://postgres@127.0.0.1:{self.port}/{database}"
