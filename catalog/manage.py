@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -79,6 +80,21 @@ def current_picture(item: Item | None) -> Shown | None:
     return Links(external=False).picture(image.sha256, image.width, image.height, "200")
 
 
+def name_taken(refused: changes.DuplicateName) -> Markup:
+    """Return the form's message for a name already taken, linking to what holds it."""
+    taken = changes.taken_by(refused)
+    before, name, after = changes.taken_message(refused, taken)
+    if taken is None:
+        return Markup("{}{}{}").format(before, name, after)
+    links = Links(external=False)
+    url = (
+        links.item_url(taken.category_slug, taken.item_slug)
+        if taken.item_slug is not None
+        else links.category_url(taken.category_slug)
+    )
+    return Markup('{}<a class="name-taken" href="{}">{}</a>{}').format(before, url, name, after)
+
+
 def render_item_form(form: ItemForm, item: Item | None, status: int) -> tuple[str, int]:
     """Show the add (``item`` None) or edit form, with a note when a picture must be re-sent."""
     if status >= 400 and form.picture_sent and not form.picture.errors:
@@ -115,7 +131,7 @@ def add_item() -> ResponseReturnValue:
                 image_alt=form.image_alt.data or "",
             )
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused))
         else:
             db.session.commit()
             flash(f"Added “{item.name}” to {item.category.name}.", "success")
@@ -145,7 +161,7 @@ def edit_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
         except changes.StaleVersion:
             return conflict(form, db.session.get(Item, item_id), choices)
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused))
         else:
             db.session.commit()
             flash(f"Saved your changes to “{item.name}”.", "success")
@@ -259,7 +275,7 @@ def add_category() -> ResponseReturnValue:
         try:
             category = changes.add_category(form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused))
         else:
             db.session.commit()
             flash(f"Created the category {category.name}.", "success")
@@ -277,7 +293,7 @@ def edit_category(category_slug: str) -> ResponseReturnValue:
         try:
             changes.change_category(category, form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused))
         else:
             db.session.commit()
             flash(f"Saved the category {category.name}.", "success")

@@ -102,7 +102,10 @@ def test_deleting_an_empty_category_says_so(app, categories, signed_in):
 def test_duplicate_category_name_is_a_form_error(app, categories, signed_in):
     _, response = submit(signed_in("lena"), "/categories/new", {"name": "SOCCER"})
     assert response.status_code == 422
-    assert "There is already a category called “SOCCER”." in response.text
+    assert (
+        'There is already a category called <a class="name-taken" href="/catalog/soccer/">'
+        "“Soccer”</a>, and “SOCCER” would have the same web address."
+    ) in response.text
     assert slugs(app) == {"soccer", "hockey"}
 
 

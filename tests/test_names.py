@@ -3,6 +3,7 @@
 import re
 import sys
 import unicodedata
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
 from catalog.forms import visible_name
 from catalog.models import NAME_MAX, Category, Item, User
+from catalog.slugs import slugify
 from catalog.text import BIDI_CONTROLS, invisible_characters, invisible_message, nfc
 
 RLO = "\u202e"
@@ -198,3 +200,91 @@ def test_api_refuses_a_name_that_grows_past_the_limit_once_composed(app):
     )
     assert response.status_code == 422
     assert "composed" in response.text
+
+
+# Names a slug keeps no letter of: each gets a slug of its own.
+NO_LETTERS = {
+    "!!!": "item-e84c538e",
+    "???": "item-a03b221c",
+    "⚽": "soccer-ball",
+    "🎉🎉": "party-popper-party-popper",
+    "🎉": "party-popper",
+    "👩\u200d🔬": "woman-scientist",
+    "🇫🇷": "france",
+}
+
+
+def test_names_without_letters_get_distinct_stable_slugs():
+    assert {slugify(name) for name in NO_LETTERS} == set(NO_LETTERS.values())
+    assert [slugify(name) for name in NO_LETTERS] == list(NO_LETTERS.values())
+    assert slugify("  !!! ") == slugify("!!!")  # what is dropped around a name, too
+    # The joiners draw nothing: a name differing by them alone has the same slug.
+    assert slugify("Match\u200dBall") == slugify("MatchBall") == "matchball"
+
+
+def test_a_category_holds_every_name_without_letters(app, soccer, signed_in):
+    ada = signed_in("ada")
+    for name, slug in NO_LETTERS.items():
+        added = ada.post("/catalog/new", data={"name": name, "category": str(soccer)})
+        assert added.status_code == 302, added.text
+        assert added.headers["Location"] == quote(f"/catalog/soccer/{slug}/")
+        assert ada.get(added.headers["Location"]).status_code == 200
+    assert names(app, Item) == ["Match Ball", *NO_LETTERS]
+
+
+def test_a_duplicate_name_message_links_to_the_item_that_holds_it(app, soccer, signed_in):
+    ada = signed_in("ada")
+    assert ada.post("/catalog/new", data={"name": "Corner Flag", "category": str(soccer)})
+    _, response = submit(ada, "/catalog/new", {"name": "corner flag", "category": str(soccer)})
+    assert response.status_code == 422
+    page = response.text
+    assert (
+        'Soccer already has an item called <a class="name-taken" '
+        'href="/catalog/soccer/corner-flag/">“Corner Flag”</a>, and “corner flag” would '
+        "have the same web address. Choose another name."
+    ) in page
+    # Renaming another item onto it says the same; the same name is said once.
+    _, response = submit(ada, "/catalog/soccer/match-ball/edit", {"name": "Corner Flag"})
+    assert response.status_code == 422
+    assert (
+        'Soccer already has an item called <a class="name-taken" '
+        'href="/catalog/soccer/corner-flag/">“Corner Flag”</a>.'
+    ) in response.text
+
+
+def test_a_duplicate_name_costs_a_fixed_number_of_queries(app, soccer, signed_in, count_queries):
+    ada = signed_in("ada")
+    data = {"name": "MATCH BALL", "category": str(soccer)}
+    counts = []
+    for _ in range(2):
+        with count_queries() as queries:
+            assert ada.post("/catalog/new", data=data).status_code == 422
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_api_duplicate_names_the_existing_item_and_its_url(app):
+    seeded = seed_api_catalog(app)
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/items",
+        json={"category": "soccer", "name": "MATCH BALL"},
+        headers=seeded.bearer("sam"),
+    )
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    detail = response.get_json()["detail"]
+    ball = seeded.items["ball"]
+    assert detail.startswith(
+        f"Soccer already has an item called “Match Ball” (http://localhost/api/v1/items/{ball})"
+    )
+    assert detail.endswith(
+        ", and “MATCH BALL” would have the same web address. Choose another name."
+    )
+    # Nothing of the refused request is kept: the item can be made under another name.
+    again = client.post(
+        "/api/v1/items",
+        json={"category": "soccer", "name": "Match Ball 2"},
+        headers=seeded.bearer("sam"),
+    )
+    assert again.status_code == 201
