@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from catalog.extensions import db
 from catalog.images import store
 from catalog.images.processing import Picture
-from catalog.models import Category, Item, User
+from catalog.models import Category, Item, OldCategorySlug, OldItemSlug, User
 from catalog.slugs import slugify
 
 
@@ -181,6 +181,29 @@ def taken_message(refused: DuplicateName, taken: Taken | None) -> tuple[str, str
     )
 
 
+def same_as_saved(
+    item: Item,
+    *,
+    name: str,
+    description: str,
+    category: Category,
+    image_alt: str,
+    **picture: Picture | None,
+) -> bool:
+    """Tell whether saving these fields to ``item`` would change nothing.
+
+    A form sent again (back and resubmit, or a retry after a timeout) carries what its
+    first sending saved: that is no conflict and no duplicate, only the same save. With
+    ``picture`` (a processed picture, or None for none) the picture is compared too.
+    """
+    if "picture" in picture:
+        sent = picture["picture"]
+        if (sent.sha256 if sent is not None else None) != item.image_sha256:
+            return False
+    saved = (item.name, item.description, item.category_id, item.image_alt)
+    return saved == (name.strip(), description, category.id, image_alt)
+
+
 def add_item(
     owner: User,
     category: Category,
@@ -226,10 +249,14 @@ def change_item(item: Item, version: int | None, *, savepoint: bool = True, **ch
         raise TypeError(f"unknown item fields: {', '.join(sorted(unknown))}")
     name = changes["name"].strip() if "name" in changes else item.name
     category = changes.get("category", item.category)
+    was = (item.category_id, item.slug)
     with _change(_item_taken(category, name), savepoint=savepoint):
         if "name" in changes:
             item.name = name
             item.slug = slugify(name)
+        if (category.id, item.slug) != was:
+            # Its old URL keeps working: a 301 to the new one (catalog.lookups).
+            db.session.add(OldItemSlug(category_id=was[0], slug=was[1], item_id=item.id))
         for field in ("description", "category", "image_alt"):
             if field in changes:
                 setattr(item, field, changes[field])
@@ -258,10 +285,14 @@ def add_category(name: str, description: str = "") -> Category:
 
 def change_category(category: Category, name: str, description: str) -> Category:
     """Rename ``category`` and change its description."""
+    was = category.slug
     with _change(_category_taken(name.strip())):
         category.name = name.strip()
         category.slug = slugify(category.name)
         category.description = description
+        if category.slug != was:
+            # Its old URLs, and its items', keep working: 301s to the new ones.
+            db.session.add(OldCategorySlug(slug=was, category_id=category.id))
     return category
 
 

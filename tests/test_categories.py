@@ -76,7 +76,8 @@ def test_rename_moves_the_category_address(app, categories, signed_in):
     _, response = submit(client, "/categories/hockey/edit", {"name": "Ice Hockey"})
     assert response.headers["Location"] == "/catalog/ice-hockey/"
     assert "Saved the category Ice Hockey." in client.get("/catalog/ice-hockey/").text
-    assert client.get("/catalog/hockey/").status_code == 404
+    old = client.get("/catalog/hockey/")  # the old address leads to the new one
+    assert (old.status_code, old.headers["Location"]) == (301, "/catalog/ice-hockey/")
     with app.app_context():
         hockey = db.session.scalar(select(Category).where(Category.slug == "ice-hockey"))
         assert hockey.description == "On ice."  # kept from the form
