@@ -149,11 +149,27 @@ def _item(*where: ColumnElement[bool]) -> Select[Item]:
 
 
 def get_category(slug: str) -> Category:
-    """Return the category with ``slug`` or abort with 404."""
+    """Return the category with ``slug``, or the one it named before a rename, or abort
+    with 404 (see ``_moved_item``)."""
     if not storable(slug):
         abort(404, description=NO_CATEGORY)
+    category = db.session.scalars(select(Category).where(Category.slug == slug)).first()
+    if category is None:
+        category = _moved_category(slug)
+    return category
+
+
+def _moved_category(slug: str) -> Category:
+    """Return the category ``slug`` named before a rename, or abort with 404; a page
+    asked for answers 301 with the same page at its URL, as ``_moved_item`` does."""
+    row = db.session.execute(MOVED_CATEGORY, {"category_slug": canonical(slug)}).first()
+    if row is None:
+        abort(404, description=NO_CATEGORY)
+    if request.method == "GET" and request.endpoint is not None:
+        slugs = {**(request.view_args or {}), "category_slug": row.slug}
+        _moved(url_for(request.endpoint, **slugs), NO_CATEGORY)
     category: Category = db.first_or_404(
-        select(Category).where(Category.slug == slug), description=NO_CATEGORY
+        select(Category).where(Category.slug == row.slug), description=NO_CATEGORY
     )
     return category
 

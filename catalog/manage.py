@@ -303,10 +303,19 @@ def add_category() -> ResponseReturnValue:
     """Create a category (admins only)."""
     form = CategoryForm()
     if form.validate_on_submit():
+        name, description = form.name.data or "", form.description.data or ""
         try:
-            category = changes.add_category(form.name.data or "", form.description.data or "")
+            category = changes.add_category(name, description)
         except changes.DuplicateName as refused:
-            refuse(form.name, name_taken(refused, changes.taken_by(refused)))
+            taken = changes.taken_by(refused)
+            saved = get_category(taken.category_slug) if taken is not None else None
+            if saved is not None and (saved.name, saved.description) == (name, description):
+                # The form sent again: the category it created is there, as it was sent.
+                flash(
+                    f"The category {saved.name} was already created; nothing new was saved.", "info"
+                )
+                return redirect(category_url(saved))
+            refuse(form.name, name_taken(refused, taken))
         else:
             db.session.commit()
             flash(f"Created the category {category.name}.", "success")

@@ -175,3 +175,33 @@ def test_a_resubmission_costs_a_fixed_number_of_queries(app, soccer, signed_in, 
     assert counts[0] == counts[1]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Category)) == 1
+
+
+def test_a_new_category_sent_twice_leads_to_it_with_a_note(app, soccer, signed_in):
+    lena = signed_in("lena")
+    sent = {**form_posting_to(lena.get("/categories/new").text, "").fields, "name": "Hockey"}
+    assert lena.post("/categories/new", data=sent).headers["Location"] == "/catalog/hockey/"
+    again = lena.post("/categories/new", data=sent)
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/catalog/hockey/"
+    assert "The category Hockey was already created" in lena.get("/catalog/hockey/").text
+    # Another description is another category: the name is taken.
+    other = lena.post("/categories/new", data={**sent, "description": "On ice."})
+    assert other.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Category)) == 2
+
+
+def test_a_category_rename_sent_twice_finds_it_at_its_new_url(app, soccer, signed_in):
+    lena = signed_in("lena")
+    sent = {**form_posting_to(lena.get("/categories/soccer/edit").text, "").fields}
+    sent["name"] = "Football"
+    assert lena.post("/categories/soccer/edit", data=sent).headers["Location"] == (
+        "/catalog/football/"
+    )
+    again = lena.post("/categories/soccer/edit", data=sent)  # to the old URL
+    assert again.headers["Location"] == "/catalog/football/"
+    old = lena.get("/categories/soccer/edit")
+    assert (old.status_code, old.headers["Location"]) == (301, "/categories/football/edit")
+    with app.app_context():
+        assert list(db.session.scalars(select(Category.name))) == ["Football"]
