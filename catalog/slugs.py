@@ -38,6 +38,8 @@ def _drop_latin_accents(text: str) -> str:
 
 def _emoji_as_words(text: str) -> str:
     """Write each emoji as its English name: "⚽🎉" -> " soccer_ball  party_popper "."""
+    if text.isascii():  # no emoji: most names, and every synthetic one, skip the scan
+        return text
     return emoji.demojize(text, delimiters=(" ", " "))
 
 
