@@ -332,3 +332,22 @@ def test_a_renamed_item_is_found_at_its_old_address_and_its_name_links(new_conte
     expect(error).to_contain_text(f"Camping already has an item called “{name} XL”")
     error.get_by_role("link", name=f"“{name} XL”").click()
     assert page.url == new_url
+
+
+def test_names_that_look_like_something_else_are_refused_and_emoji_names_kept_apart(
+    new_context,
+):
+    page = new_context(as_member="owner").new_page()
+    page.goto("/catalog/new")
+    # Shown as "Photoexe.jpg", held as "Photo<U+202E>gpj.exe".
+    fill_item(page, "Photo\u202egpj.exe", "Camping", "")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add item").click()
+    assert answer.value.status == 422
+    expect(page.locator("#name-error")).to_contain_text("U+202E RIGHT-TO-LEFT OVERRIDE")
+
+    tag = unique("").strip()
+    urls = [add_item(page, "Camping", f"{name} {tag}", "") for name in ("🎉🎉", "⚽", "!!!")]
+    assert len(set(urls)) == 3
+    assert urls[0].endswith(f"/catalog/camping/party-popper-party-popper-{tag}/")
+    assert urls[1].endswith(f"/catalog/camping/soccer-ball-{tag}/")
