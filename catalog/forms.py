@@ -34,13 +34,25 @@ from catalog.models import (
     TOKEN_LABEL_MAX,
     Category,
 )
-from catalog.text import has_controls, has_text_controls, is_one_line
+from catalog.text import (
+    has_controls,
+    has_text_controls,
+    invisible_message,
+    is_blank,
+    is_one_line,
+    nfc,
+)
 from catalog.web import uploads
 
 
 def strip(value: object) -> object:
     """Drop surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+def composed(value: object) -> object:
+    """Keep a name in Unicode's composed form (NFC), as catalog.text keeps names."""
+    return nfc(value) if isinstance(value, str) else value
 
 
 def unix_newlines(value: object) -> object:
@@ -58,6 +70,15 @@ def single_line(form: Form | None, field: Field) -> None:
     """Refuse line breaks and tabs in a one-line field such as a name."""
     if not is_one_line(field.data or ""):
         raise ValidationError("Keep this on one line.")
+
+
+def visible_name(form: Form | None, field: Field) -> None:
+    """Refuse a name that holds invisible or direction-changing characters, or shows nothing."""
+    message = invisible_message(field.data or "")
+    if message is not None:
+        raise ValidationError(message)
+    if is_blank(field.data or ""):
+        raise ValidationError("Give a name that shows something, not only spaces or joiners.")
 
 
 def record_id(value: object) -> int | None:
@@ -97,12 +118,13 @@ class ItemForm(FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[strip],
+        filters=[strip, composed],
         validators=[
             DataRequired("Give the item a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
             single_line,
             printable,
+            visible_name,
         ],
     )
     category = SelectField("Category", coerce=record_id, validate_choice=False)
@@ -202,12 +224,13 @@ class CategoryForm(FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[strip],
+        filters=[strip, composed],
         validators=[
             DataRequired("Give the category a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
             single_line,
             printable,
+            visible_name,
         ],
     )
     description = TextAreaField(

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -79,6 +80,33 @@ def current_picture(item: Item | None) -> Shown | None:
     return Links(external=False).picture(image.sha256, image.width, image.height, "200")
 
 
+def name_taken(refused: changes.DuplicateName, taken: changes.Taken | None) -> Markup:
+    """Return the form's message for a name already taken, linking to what holds it."""
+    before, name, after = changes.taken_message(refused, taken)
+    if taken is None:
+        return Markup("{}{}{}").format(before, name, after)
+    links = Links(external=False)
+    url = (
+        links.item_url(taken.category_slug, taken.item_slug)
+        if taken.item_slug is not None
+        else links.category_url(taken.category_slug)
+    )
+    return Markup('{}<a class="name-taken" href="{}">{}</a>{}').format(before, url, name, after)
+
+
+def already_added(
+    taken: changes.Taken | None, fields: dict[str, Any], form: ItemForm
+) -> Item | None:
+    """Return the signed-in user's item that ``taken`` names if it is what ``fields`` and
+    the form's picture would add, so the add form was sent again; else None."""
+    if taken is None or taken.item_id is None:
+        return None
+    saved = db.session.get(Item, taken.item_id)
+    if saved is None or saved.owner_id != g.user.id:
+        return None
+    return saved if changes.same_as_saved(saved, **fields, picture=form.picture_upload) else None
+
+
 def render_item_form(form: ItemForm, item: Item | None, status: int) -> tuple[str, int]:
     """Show the add (``item`` None) or edit form, with a note when a picture must be re-sent."""
     if status >= 400 and form.picture_sent and not form.picture.errors:
@@ -105,17 +133,32 @@ def add_item() -> ResponseReturnValue:
         wanted = request.args.get("category")
         form.category.data = next((c.id for c in choices if c.slug == wanted), None)
     if form.validate_on_submit():
+        fields: dict[str, Any] = {
+            "name": form.name.data or "",
+            "description": form.description.data or "",
+            "category": form.chosen_category,
+            "image_alt": form.image_alt.data or "",
+        }
         try:
             item = changes.add_item(
                 g.user,
-                form.chosen_category,
-                form.name.data or "",
-                form.description.data or "",
+                fields["category"],
+                fields["name"],
+                fields["description"],
                 picture=form.picture_upload,
-                image_alt=form.image_alt.data or "",
+                image_alt=fields["image_alt"],
             )
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            taken = changes.taken_by(refused)
+            saved = already_added(taken, fields, form)
+            if saved is not None:
+                flash(
+                    f"“{saved.name}” was already added to {saved.category.name}, just as "
+                    "you sent it again; nothing new was saved.",
+                    "info",
+                )
+                return redirect(item_url(saved))
+            refuse(form.name, name_taken(refused, taken))
         else:
             db.session.commit()
             flash(f"Added “{item.name}” to {item.category.name}.", "success")
@@ -132,20 +175,24 @@ def edit_item(category_slug: str, item_slug: str) -> ResponseReturnValue:
     form = EditItemForm(categories=choices, data=item_data(item))
     if form.validate_on_submit():
         item_id = item.id
+        fields: dict[str, Any] = {
+            "name": form.name.data or "",
+            "description": form.description.data or "",
+            "category": form.chosen_category,
+            "image_alt": form.image_alt.data or "",
+            **picture_change(form),
+        }
         try:
-            changes.change_item(
-                item,
-                form.version.data,
-                name=form.name.data or "",
-                description=form.description.data or "",
-                category=form.chosen_category,
-                image_alt=form.image_alt.data or "",
-                **picture_change(form),
-            )
+            changes.change_item(item, form.version.data, **fields)
         except changes.StaleVersion:
-            return conflict(form, db.session.get(Item, item_id), choices)
+            saved = db.session.get(Item, item_id)
+            if saved is not None and changes.same_as_saved(saved, **fields):
+                # The newer version is this very text: the form was sent again.
+                flash(f"Your changes to “{saved.name}” were already saved.", "info")
+                return redirect(item_url(saved))
+            return conflict(form, saved, choices)
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused, changes.taken_by(refused)))
         else:
             db.session.commit()
             flash(f"Saved your changes to “{item.name}”.", "success")
@@ -256,10 +303,19 @@ def add_category() -> ResponseReturnValue:
     """Create a category (admins only)."""
     form = CategoryForm()
     if form.validate_on_submit():
+        name, description = form.name.data or "", form.description.data or ""
         try:
-            category = changes.add_category(form.name.data or "", form.description.data or "")
+            category = changes.add_category(name, description)
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            taken = changes.taken_by(refused)
+            saved = get_category(taken.category_slug) if taken is not None else None
+            if saved is not None and (saved.name, saved.description) == (name, description):
+                # The form sent again: the category it created is there, as it was sent.
+                flash(
+                    f"The category {saved.name} was already created; nothing new was saved.", "info"
+                )
+                return redirect(category_url(saved))
+            refuse(form.name, name_taken(refused, taken))
         else:
             db.session.commit()
             flash(f"Created the category {category.name}.", "success")
@@ -277,7 +333,7 @@ def edit_category(category_slug: str) -> ResponseReturnValue:
         try:
             changes.change_category(category, form.name.data or "", form.description.data or "")
         except changes.DuplicateName as refused:
-            refuse(form.name, str(refused))
+            refuse(form.name, name_taken(refused, changes.taken_by(refused)))
         else:
             db.session.commit()
             flash(f"Saved the category {category.name}.", "success")

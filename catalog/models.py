@@ -182,6 +182,44 @@ class Item(Base):
         return f"<Item {self.category_id}/{self.slug}>"
 
 
+class OldCategorySlug(Base):
+    """A slug a category had before it was renamed: its old URLs answer 301 with the new.
+
+    Only read when a URL names no category (catalog.lookups), so the pages that find
+    theirs pay nothing for it. The same old slug may be kept twice (a new category took
+    it, then was renamed too): the newest row wins.
+    """
+
+    __tablename__ = "old_category_slugs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), index=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OldCategorySlug {self.slug} of category {self.category_id}>"
+
+
+class OldItemSlug(Base):
+    """Where an item was before it was renamed or moved: the category it was in and its
+    slug there. Its old URLs answer 301 with the new; as above, the newest row wins."""
+
+    __tablename__ = "old_item_slugs"
+    __table_args__ = (Index("ix_old_item_slugs_category_id_slug", "category_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OldItemSlug {self.category_id}/{self.slug} of item {self.item_id}>"
+
+
 # Full-text search on PostgreSQL: items.search_vector is a stored generated column, the
 # English tsvector of the name weighted A and of the description weighted B (words of the
 # name weigh more when ranking), with the GIN index ix_items_search_vector.

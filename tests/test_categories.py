@@ -76,7 +76,8 @@ def test_rename_moves_the_category_address(app, categories, signed_in):
     _, response = submit(client, "/categories/hockey/edit", {"name": "Ice Hockey"})
     assert response.headers["Location"] == "/catalog/ice-hockey/"
     assert "Saved the category Ice Hockey." in client.get("/catalog/ice-hockey/").text
-    assert client.get("/catalog/hockey/").status_code == 404
+    old = client.get("/catalog/hockey/")  # the old address leads to the new one
+    assert (old.status_code, old.headers["Location"]) == (301, "/catalog/ice-hockey/")
     with app.app_context():
         hockey = db.session.scalar(select(Category).where(Category.slug == "ice-hockey"))
         assert hockey.description == "On ice."  # kept from the form
@@ -102,7 +103,10 @@ def test_deleting_an_empty_category_says_so(app, categories, signed_in):
 def test_duplicate_category_name_is_a_form_error(app, categories, signed_in):
     _, response = submit(signed_in("lena"), "/categories/new", {"name": "SOCCER"})
     assert response.status_code == 422
-    assert "There is already a category called “SOCCER”." in response.text
+    assert (
+        'There is already a category called <a class="name-taken" href="/catalog/soccer/">'
+        "“Soccer”</a>, and “SOCCER” would have the same web address."
+    ) in response.text
     assert slugs(app) == {"soccer", "hockey"}
 
 

@@ -282,12 +282,13 @@ def test_the_conflict_page_shows_the_saved_picture_and_no_other(app, seeded, sig
     stale = ball(app).version
     conflict = edit(ada, app, version=str(stale), description="Mine.")
     assert conflict.status_code == 302  # not stale yet
-    conflict = edit(ada, app, version=str(stale), description="Mine.")
+    # Other text than was saved (the same would only be the form sent again).
+    conflict = edit(ada, app, version=str(stale), description="Mine, again.")
     assert conflict.status_code == 409
     assert "<img" not in conflict.text  # the saved version has no picture
     assert edit(ada, app, picture=as_file(pictures.solid("PNG"))).status_code == 302
     sha = ball(app).image_sha256
-    conflict = edit(ada, app, version=str(stale), description="Mine.")
+    conflict = edit(ada, app, version=str(stale), description="Mine, once more.")
     assert conflict.status_code == 409
     assert conflict.text.count(f'src="/images/{sha}-200.jpg"') == 2  # saved version; form
     assert 'src=""' not in conflict.text

@@ -1,5 +1,6 @@
 """Who may add, edit and delete items, and how saving behaves when people collide."""
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -212,7 +213,12 @@ def test_duplicate_name_in_a_category_is_a_form_error(app, catalog, signed_in):
     new = {"name": "MATCH BALL!", "category": str(catalog["soccer"])}
     page, response = submit(signed_in(OTHER), "/catalog/new", new)
     assert response.status_code == 422
-    assert "Soccer already has an item called “MATCH BALL!”." in response.text
+    # The message names the item that holds the name, with a link to it.
+    assert (
+        'Soccer already has an item called <a class="name-taken" '
+        'href="/catalog/soccer/match-ball/">“Match Ball”</a>, and “MATCH BALL!” would have '
+        "the same web address. Choose another name."
+    ) in response.text
     assert 'value="MATCH BALL!"' in response.text  # the input is kept
     assert item_count(app) == 1
 
@@ -282,7 +288,7 @@ def test_concurrent_duplicate_create_leaves_one_row(app, catalog, signed_in):
 
     assert sorted(r.status_code for r in responses) == [302, 422]
     loser = next(r for r in responses if r.status_code == 422)
-    assert "Soccer already has an item called “Corner Flag”." in loser.text
+    assert "Soccer already has an item called “Corner Flag”." in re.sub("<[^>]+>", "", loser.text)
     with app.app_context():
         rows = db.session.scalar(
             select(func.count()).select_from(Item).where(Item.slug == "corner-flag")

@@ -117,3 +117,35 @@ def test_0006_adds_pictures_to_a_populated_database_and_back(empty_database_url,
         downgrade(revision="0005")
         assert read(f"SELECT {columns} FROM items ORDER BY id") == before
         assert not {"images", "image_files"} & set(inspect(db.engine).get_table_names())
+
+
+def test_0007_keeps_old_slugs_alongside_a_populated_database_and_back(empty_database_url, make_app):
+    """The old-slug tables come and go without touching items; renames fill them."""
+    from catalog.changes import change_item
+    from catalog.models import Item
+    from catalog.seed import seed_demo
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    tables = {"old_category_slugs", "old_item_slugs"}
+
+    def read(sql: str) -> list:
+        rows = db.session.execute(text(sql)).all()
+        db.session.commit()
+        return rows
+
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        downgrade(revision="0006")
+        assert not tables & set(inspect(db.engine).get_table_names())
+        before = read("SELECT id, category_id, slug, version FROM items ORDER BY id")
+        assert before
+        upgrade()
+        assert tables <= set(inspect(db.engine).get_table_names())
+        assert read("SELECT id, category_id, slug, version FROM items ORDER BY id") == before
+        item = db.session.get(Item, before[0][0])
+        change_item(item, item.version, name="Renamed before a downgrade")
+        db.session.commit()
+        assert read("SELECT slug FROM old_item_slugs") == [(before[0][2],)]
+        downgrade(revision="0006")
+        assert not tables & set(inspect(db.engine).get_table_names())

@@ -156,6 +156,21 @@ def _category(slug: str, field: str = "category") -> Category:
     return category
 
 
+def _name_taken(refused: changes.DuplicateName) -> NoReturn:
+    """Answer 409, naming the item that holds the name, with its URL in the API.
+
+    The refused change was made without a savepoint, so the transaction is rolled
+    back first: the lookup needs one that can run statements, and nothing of this
+    request is kept (an ``Idempotency-Key`` claimed in it included).
+    """
+    db.session.rollback()
+    taken = changes.taken_by(refused)
+    before, name, after = changes.taken_message(refused, taken)
+    if taken is not None and taken.item_id is not None:
+        name = f"{name} ({Links().item_api_url(taken.item_id)})"
+    abort(409, description=f"{before}{name}{after}")
+
+
 def _may_change(item_id: int) -> None:
     """Abort unless the token's owner may change the item and ``If-Match`` holds, as
     ``_change`` will check again: before a picture is read, whoever may not is answered."""
@@ -350,7 +365,7 @@ def create_item(data: dict[str, Any], headers: dict[str, str]) -> ResponseReturn
             savepoint=False,
         )
     except changes.DuplicateName as exc:
-        abort(409, description=str(exc))
+        _name_taken(exc)
     document = _document(item)
     answer = {"Location": document["api_url"], "ETag": _etag(document)}
     idempotency.remember(document, 201, answer)
@@ -414,7 +429,7 @@ class ItemResource(MethodView):
         try:
             item = _change(item_id, apply)
         except changes.DuplicateName as exc:
-            abort(409, description=str(exc))
+            _name_taken(exc)
         document = _document(item)
         db.session.commit()
         return document, {"ETag": _etag(document)}

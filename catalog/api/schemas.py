@@ -6,7 +6,7 @@ control characters (PostgreSQL refuses NUL, XML feeds refuse the rest).
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 from catalog.api.cursors import CURSOR_MAX, CURSOR_PATTERN, CursorError, decode_cursor
 from catalog.models import DESCRIPTION_MAX, IMAGE_ALT_MAX, NAME_MAX, SLUG_MAX
 from catalog.search import QUERY_MAX
-from catalog.text import CONTROLS, TEXT_CONTROLS
+from catalog.text import CONTROLS, INVISIBLES, JOINERS, TEXT_CONTROLS, invisible_message, nfc
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
@@ -28,6 +28,10 @@ ONE_LINE = rf"^[^{CONTROLS}]*[^{CONTROLS}{_SPACE}][^{CONTROLS}]*$"
 MULTILINE = rf"^[^{TEXT_CONTROLS}]*$"
 NO_CONTROL = rf"^[^{CONTROLS}]+$"
 ONE_LINE_OR_EMPTY = rf"^[^{CONTROLS}]*$"
+# A name: one line, without the invisible and direction-changing characters catalog.text
+# names, and with something to show (a joiner alone shows nothing).
+_NOT_IN_NAME = f"{CONTROLS}{INVISIBLES}"
+NAME = rf"^[^{_NOT_IN_NAME}]*[^{_NOT_IN_NAME}{_SPACE}{JOINERS}][^{_NOT_IN_NAME}]*$"
 
 
 class Text(fields.String):
@@ -46,6 +50,8 @@ class Text(fields.String):
         min_length: int = 1,
         strip: bool = False,
         unix_newlines: bool = False,
+        composed: bool = False,
+        explain: Callable[[str], str | None] | None = None,
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -59,6 +65,8 @@ class Text(fields.String):
         self.min_length = min_length
         self.strip = strip
         self.unix_newlines = unix_newlines
+        self.composed = composed
+        self.explain = explain
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -75,11 +83,17 @@ class Text(fields.String):
                 else f"Give at most {self.max_length} characters."
             )
         if not self.pattern.fullmatch(text):
-            raise ma.ValidationError(self.message)
+            raise ma.ValidationError((self.explain and self.explain(text)) or self.message)
         if self.strip:
             text = text.strip()
         if self.unix_newlines:
             text = text.replace("\r\n", "\n")
+        if self.composed:
+            text = nfc(text)
+            if len(text) > self.max_length:  # a few characters decompose in NFC
+                raise ma.ValidationError(
+                    f"Give at most {self.max_length} characters once composed (NFC)."
+                )
         return text
 
 
@@ -106,13 +120,18 @@ class Cursor(fields.String):
 
 def _name_field(**kwargs: Any) -> Text:
     return Text(
-        pattern=ONE_LINE,
-        message="Give a name on one line, without control characters.",
+        pattern=NAME,
+        message="Give a name on one line, without control, invisible or "
+        "direction-changing characters.",
         max_length=NAME_MAX,
         strip=True,
+        composed=True,
+        explain=invisible_message,
         metadata={
             "description": "Shown as the item's title; unique within its category. "
-            "Spaces around it are dropped."
+            "Spaces around it are dropped, and it is kept in Unicode's composed form "
+            "(NFC). Invisible and direction-changing characters (format characters, "
+            "such as U+202E) are refused; the zero-width joiner and non-joiner may stay."
         },
         **kwargs,
     )

@@ -275,3 +275,79 @@ def test_a_file_that_is_not_a_picture_is_refused_with_the_text_kept(new_context,
     assert answer.value.status == 415
     expect(page.locator("#picture-error")).to_contain_text("not a JPEG, PNG, WebP or GIF")
     expect(page.get_by_label("Description", exact=True)).to_have_value("Folds flat.")
+
+
+def test_the_same_form_sent_twice_leads_to_what_it_saved(new_context):
+    context = new_context(as_member="owner")
+    first, second = context.new_page(), context.new_page()
+    name = unique("Camp Mug")
+    # An add sent twice (a second tab, a retry): the second leads to the first's item.
+    for page in (first, second):
+        page.goto("/catalog/new")
+        fill_item(page, name, "Camping", "Enamel, 350 ml.")
+    first.get_by_role("button", name="Add item").click()
+    expect(flash(first)).to_have_text(f"Added “{name}” to Camping.")
+    with second.expect_response(lambda r: r.request.method == "POST") as answer:
+        second.get_by_role("button", name="Add item").click()
+    assert answer.value.status == 302
+    expect(heading(second)).to_have_text(name)
+    expect(flash(second)).to_contain_text(f"“{name}” was already added to Camping")
+    item_url = first.url
+    assert second.url == item_url
+
+    # An edit sent twice, the second time over the first's own save: no conflict.
+    for page in (first, second):
+        page.goto(f"{item_url}edit")
+        page.get_by_label("Description", exact=True).fill("Enamel, 350 ml, with a lid.")
+    first.get_by_role("button", name="Save changes").click()
+    expect(flash(first)).to_have_text(f"Saved your changes to “{name}”.")
+    with second.expect_response(lambda r: r.request.method == "POST") as answer:
+        second.get_by_role("button", name="Save changes").click()
+    assert answer.value.status == 302
+    expect(flash(second)).to_have_text(f"Your changes to “{name}” were already saved.")
+    expect(second.locator(".description")).to_have_text("Enamel, 350 ml, with a lid.")
+
+
+def test_a_renamed_item_is_found_at_its_old_address_and_its_name_links(new_context):
+    page = new_context(as_member="owner").new_page()
+    name = unique("Dry Bag")
+    old_url = add_item(page, "Camping", name, "Roll-top, 20 l.")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Name", exact=True).fill(f"{name} XL")
+    page.get_by_role("button", name="Save changes").click()
+    new_url = page.url
+    assert new_url != old_url
+
+    response = page.goto(old_url)
+    moved = response.request.redirected_from
+    assert (moved.url, moved.response().status) == (old_url, 301)
+    assert page.url == new_url
+    expect(heading(page)).to_have_text(f"{name} XL")
+
+    # A name too close to it says which item holds it, and links there.
+    page.goto("/catalog/new")
+    fill_item(page, f"{name} xl!", "Camping", "")
+    page.get_by_role("button", name="Add item").click()
+    error = page.locator("#name-error")
+    expect(error).to_contain_text(f"Camping already has an item called “{name} XL”")
+    error.get_by_role("link", name=f"“{name} XL”").click()
+    assert page.url == new_url
+
+
+def test_names_that_look_like_something_else_are_refused_and_emoji_names_kept_apart(
+    new_context,
+):
+    page = new_context(as_member="owner").new_page()
+    page.goto("/catalog/new")
+    # Shown as "Photoexe.jpg", held as "Photo<U+202E>gpj.exe".
+    fill_item(page, "Photo\u202egpj.exe", "Camping", "")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add item").click()
+    assert answer.value.status == 422
+    expect(page.locator("#name-error")).to_contain_text("U+202E RIGHT-TO-LEFT OVERRIDE")
+
+    tag = unique("").strip()
+    urls = [add_item(page, "Camping", f"{name} {tag}", "") for name in ("🎉🎉", "⚽", "!!!")]
+    assert len(set(urls)) == 3
+    assert urls[0].endswith(f"/catalog/camping/party-popper-party-popper-{tag}/")
+    assert urls[1].endswith(f"/catalog/camping/soccer-ball-{tag}/")
