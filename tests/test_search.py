@@ -158,12 +158,21 @@ def backend_name(app):
         return db.engine.dialect.name
 
 
-def test_sqlite_searches_literally(client, gear, backend_name):
-    """LIKE wildcards in a query are words, not patterns."""
-    if backend_name != "sqlite":
-        pytest.skip("the LIKE fallback is SQLite's")
-    assert names(client.get("/search?q=%25").get_data(as_text=True)) == []
-    assert names(client.get("/search?q=_").get_data(as_text=True)) == []
+def test_operators_typed_are_words(client, gear):
+    """FTS5's operators and wildcards in a query are words, not syntax, on both databases."""
+    for q in ["%", "_", "stove*", "stove AND", "NEAR(stove)", "description:burners"]:
+        expected = [] if q in ("%", "_", "NEAR(stove)", "description:burners") else ["Stove"]
+        assert names(client.get("/search", query_string={"q": q}).get_data(as_text=True)) == (
+            expected
+        ), q
+
+
+def test_search_forgets_deleted_items(app, client, lamps):
+    with app.app_context():
+        stove = db.session.scalars(select(Item).where(Item.name == "Stove")).one()
+        db.session.delete(stove)
+        db.session.commit()
+    assert names(client.get("/search?q=burners").get_data(as_text=True)) == []
 
 
 def test_api_q_uses_the_same_search(client, gear):

@@ -37,6 +37,11 @@ far less for most words. Left to the planner, filtering by the words in id order
 the primary key for words missing from its statistics, and reading every match through
 the index, then sorting, read every match of a common word.
 
+On SQLite the statements are the same, built once too, with FTS5 in place of the GIN
+index: a match is an id among ``SELECT rowid FROM items_search WHERE items_search MATCH
+:match``, which SQLite reads once per statement, as many rows as the words match; the
+page's ranking asks the same of the names alone (``:name_match``).
+
 With a category, the index is read together with the category's
 (``uq_items_category_id_slug``), which costs more the larger the category: no index
 lists a category's items in id order.
@@ -44,7 +49,6 @@ lists a category's items in id order.
 
 import functools
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +59,7 @@ from sqlalchemy import (
     FromClause,
     Integer,
     ScalarSelect,
+    Select,
     SQLColumnExpression,
     String,
     Subquery,
@@ -63,7 +68,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
+    literal_column,
     not_,
     null,
     or_,
@@ -72,7 +77,15 @@ from sqlalchemy import (
 )
 
 from catalog.extensions import db
-from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
+from catalog.models import (
+    ITEM_SEARCH_COLUMN,
+    ITEM_SEARCH_CONFIG,
+    ITEM_SEARCH_TABLE,
+    ITEM_SEARCH_TABLE_NAME,
+    ITEM_SEARCH_VECTOR,
+    Item,
+)
+from catalog.search import syntax
 from catalog.serialize import AnyRow, AnySelect, item_rows
 
 # The longest search, in characters, on the page, in the API and in the search boxes.
@@ -83,7 +96,6 @@ RANKED = 100
 PROBE_ITEMS = 2_000
 # The API's walk reaches the square root of this times the rows a page wants; see above.
 WALK_SCALE = 5_000_000
-_WORD = re.compile(r"\w+")
 
 
 def _on_postgresql() -> bool:
@@ -94,30 +106,24 @@ def _tsquery(q: ColumnElement[str]) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(ITEM_SEARCH_CONFIG, q)
 
 
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _words_match(words: list[str], *columns: ColumnElement[str]) -> ColumnElement[bool]:
-    """Return a condition true when each word appears in one of ``columns`` (SQLite)."""
-    if not words:
-        return literal(False)
-    return and_(
-        *(or_(*(column.ilike(_like(word), escape="\\") for column in columns)) for word in words)
+def _fts5_matches(parameter: str) -> Select[tuple[int]]:
+    """Select the ids of the items the FTS5 expression ``parameter`` matches (SQLite)."""
+    return select(ITEM_SEARCH_TABLE.c.rowid).where(
+        literal_column(ITEM_SEARCH_TABLE_NAME).op("MATCH")(bindparam(parameter, type_=String))
     )
 
 
 class _Terms:
-    """What a search reads and computes, on one database.
+    """What a search reads and computes, on PostgreSQL or on SQLite.
 
     ``rows`` is a subquery selecting ``columns()``, or None for the items table itself.
-    On PostgreSQL the words are the parameter ``q``; on SQLite they are part of the query.
+    The search is a parameter: ``q`` on PostgreSQL, ``match`` and ``name_match`` (FTS5
+    expressions) on SQLite; ``search_params`` gives their values.
     """
 
-    def __init__(self, words: list[str] | None) -> None:
-        self.words = words
-        if words is None:
+    def __init__(self, postgresql: bool) -> None:
+        self.postgresql = postgresql
+        if postgresql:
             # Computed once per statement: a parameter is not folded into a constant when
             # PostgreSQL reuses a generic plan, and parsing it for every row walked would
             # cost more than the walk.
@@ -125,24 +131,36 @@ class _Terms:
 
     def columns(self) -> list[SQLColumnExpression[Any]]:
         """Return the columns of ``items`` that matching and scoring read."""
-        if self.words is None:
+        if self.postgresql:
             return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN)]
-        return [Item.name, Item.description]
+        return []
 
     def matches(self, rows: FromClause | None = None) -> ColumnElement[bool]:
         """Return a condition true for the rows that match."""
-        if self.words is None:
+        if self.postgresql:
             vector = ITEM_SEARCH_VECTOR if rows is None else rows.c[ITEM_SEARCH_COLUMN]
             return vector.bool_op("@@")(self.tsquery)
-        columns = Item.__table__.c if rows is None else rows.c
-        return _words_match(self.words, columns.name, columns.description)
+        # SQLite runs a subquery that does not depend on the row once per statement.
+        ids = Item.id if rows is None else rows.c.id
+        return ids.in_(_fts5_matches("match"))
 
     def score(self, rows: FromClause) -> ColumnElement[Any]:
         """Return how well a matching row of ``rows`` matches, higher is better."""
-        if self.words is None:
+        if self.postgresql:
             return func.ts_rank(rows.c[ITEM_SEARCH_COLUMN], self.tsquery)
-        in_name = _words_match(self.words or [""], rows.c.name)
-        return case((in_name, 1), else_=0)
+        # Items whose name holds every word first.
+        return case((rows.c.id.in_(_fts5_matches("name_match")), 1), else_=0)
+
+
+def search_params(q: str) -> dict[str, str]:
+    """Return the parameters that put the search ``q`` into a statement of this module."""
+    alternatives = syntax.parse(q)
+    if _on_postgresql():
+        return {"q": syntax.websearch(alternatives)}
+    return {
+        "match": syntax.fts5(alternatives),
+        "name_match": syntax.fts5(alternatives, column="name"),
+    }
 
 
 def _number(name: str) -> BindParameter[int]:
@@ -246,9 +264,9 @@ def _statement(terms: _Terms) -> AnySelect:
 
 
 @functools.cache
-def _postgresql_statement() -> AnySelect:
+def _page_statement(postgresql: bool) -> AnySelect:
     # Built once: putting this statement together costs more than running it.
-    return _statement(_Terms(None))
+    return _statement(_Terms(postgresql))
 
 
 def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str, Any]]:
@@ -258,10 +276,7 @@ def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str,
     """
     offset = (page - 1) * per_page
     wanted = offset + per_page + 1
-    if _on_postgresql():
-        statement, params = _postgresql_statement(), {"q": q}
-    else:
-        statement, params = _statement(_Terms(_WORD.findall(q))), {}
+    statement, params = _page_statement(_on_postgresql()), search_params(q)
     numbers: dict[str, Any] = {
         "recent_items": RECENT_ITEMS,
         "probe_items": PROBE_ITEMS,
@@ -401,9 +416,9 @@ def _api_statement(terms: _Terms, by_category: bool) -> AnySelect:
 
 
 @functools.cache
-def _postgresql_api_statement(by_category: bool) -> AnySelect:
+def _api_statement_of(postgresql: bool, by_category: bool) -> AnySelect:
     # Built once, as the page's statement is.
-    return _api_statement(_Terms(None), by_category)
+    return _api_statement(_Terms(postgresql), by_category)
 
 
 def api_query(
@@ -415,11 +430,8 @@ def api_query(
     parameters to execute it with.
     """
     by_category = category_id is not None
-    params: dict[str, Any] = {}
-    if _on_postgresql():
-        statement, params["q"] = _postgresql_api_statement(by_category), q
-    else:
-        statement = _api_statement(_Terms(_WORD.findall(q)), by_category)
+    statement = _api_statement_of(_on_postgresql(), by_category)
+    params: dict[str, Any] = search_params(q)
     params |= {
         "after": after,
         "wanted": count,
