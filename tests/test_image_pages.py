@@ -94,7 +94,7 @@ PAGE_QUERIES = {
     "/catalog/soccer/": 2,
     "/catalog/soccer/?after=m": 2,
     "/catalog/soccer/match-ball/": 1,
-    "/search?q=synthetic": 1,
+    "/search?q=synthetic": 2,
 }
 
 
