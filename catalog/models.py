@@ -153,11 +153,16 @@ class Item(Base):
         UniqueConstraint("category_id", "slug"),
         # The home page's and the feed's "newest first".
         Index("ix_items_created_id", "created", "id"),
+        # A category's page sorted newest first or by the latest change, by keyset.
+        Index("ix_items_category_id_created_id", "category_id", "created", "id"),
+        Index("ix_items_category_id_updated_id", "category_id", "updated", "id"),
+        # A user's items, newest first, by keyset; and whether a user has any.
+        Index("ix_items_owner_id_id", "owner_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     slug: Mapped[str] = mapped_column(String(SLUG_MAX))
     description: Mapped[str] = mapped_column(

@@ -52,7 +52,9 @@ def test_pages_have_indexes(database_url, app):
         indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("items")}
         uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("items")}
     assert ("created", "id") in indexes  # home page and feed: newest first
-    assert ("owner_id",) in indexes  # a user's items
+    assert ("owner_id", "id") in indexes  # a user's items, newest first
+    assert ("category_id", "created", "id") in indexes  # a category's, newest first
+    assert ("category_id", "updated", "id") in indexes  # a category's, by latest change
     assert ("category_id", "slug") in uniques | indexes  # category pages, item lookup
 
 
