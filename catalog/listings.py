@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from flask import current_app, url_for
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from catalog.extensions import db
+from catalog.links import Links
 from catalog.models import Category, Image, Item
 from catalog.serialize import AnyRow, AnySelect
 
@@ -164,3 +166,37 @@ def read_page(
 def one_line(summary: str) -> str:
     """Return the first line of a description, for a list."""
     return summary.split("\n", 1)[0].strip()
+
+
+def owner_page(owner_id: int, after: int | None, before: int | None) -> dict[str, Any]:
+    """Return what a list of ``owner_id``'s items shows, newest first: the rows with their
+    links made, and the links to the pages before and after. One query."""
+    page = read_page(
+        owner_statement,
+        {"owner_id": owner_id},
+        current_app.config["ITEMS_PER_PAGE"],
+        after=after,
+        before=before,
+    )
+    links = Links(external=False)
+    rows = page.rows
+    return {
+        "items": [
+            (
+                row.name,
+                links.item_url(row.category_slug, row.slug),
+                links.thumbnail(row),
+                one_line(row.summary),
+                row.created,
+                row.category_name,
+                links.category_url(row.category_slug),
+            )
+            for row in rows
+        ],
+        "previous_url": url_for("catalog.owner", user_id=owner_id, before=rows[0].id)
+        if rows and page.has_previous
+        else None,
+        "next_url": url_for("catalog.owner", user_id=owner_id, after=rows[-1].id)
+        if rows and page.has_next
+        else None,
+    }

@@ -10,9 +10,16 @@ from sqlalchemy import bindparam, select
 from catalog.extensions import db
 from catalog.images.processing import DISPLAY
 from catalog.links import Links
-from catalog.listings import DEFAULT_SORT, SORTS, category_statement, one_line, read_page
+from catalog.listings import (
+    DEFAULT_SORT,
+    SORTS,
+    category_statement,
+    one_line,
+    owner_page,
+    read_page,
+)
 from catalog.lookups import category_row, item_row
-from catalog.models import ID_MAX, Category, Image, Item
+from catalog.models import ID_MAX, Category, Image, Item, User
 from catalog.serialize import AnyRow
 from catalog.text import storable
 from catalog.web.connections import read_only
@@ -149,13 +156,19 @@ def category(category_slug: str) -> str:
 
 def _cursor(name: str, sort: str) -> str | int | None:
     """Return the page link's ``after`` or ``before``: a slug, or an id; 400 if damaged."""
+    if sort != "name":
+        return _id_cursor(name)
+    value = request.args.get(name, type=str)
+    if value is not None and not storable(value):
+        abort(400, description=DAMAGED_LINK)
+    return value
+
+
+def _id_cursor(name: str) -> int | None:
+    """Return the page link's ``after`` or ``before``, an item id; 400 if damaged."""
     value = request.args.get(name, type=str)
     if value is None:
         return None
-    if sort == "name":
-        if not storable(value):
-            abort(400, description=DAMAGED_LINK)
-        return value
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= ID_MAX:
         abort(400, description=DAMAGED_LINK)
     return int(value)
@@ -172,3 +185,24 @@ def item(category_slug: str, item_slug: str) -> str:
             item.image_sha256, item.image_width, item.image_height, DISPLAY
         )
     return render_template("catalog/item.html", item=item, picture=shown)
+
+
+# The person a public list of items names: the name alone, never the e-mail.
+OWNER = select(User.id, User.name).where(User.id == bindparam("user_id"))
+
+
+@bp.get("/users/<int_id:user_id>/")
+@read_only
+def owner(user_id: int) -> str:
+    """Show the items a person added, newest first, a page at a time (by keyset on id)."""
+    person = db.session.execute(OWNER, {"user_id": user_id}).one_or_none()
+    if person is None:
+        abort(404, description="There is no such person.")
+    after, before = _id_cursor("after"), _id_cursor("before")
+    listing = owner_page(person.id, after, before)
+    start_url = (
+        url_for("catalog.owner", user_id=person.id)
+        if after is not None or before is not None
+        else None
+    )
+    return render_template("catalog/owner.html", person=person, start_url=start_url, **listing)
