@@ -98,7 +98,7 @@ def category_statement(sort: str, direction: Direction) -> AnySelect:
         .limit(bindparam("rows"))
     )
     if sort == "name":
-        # Ascending: "after" is a greater slug, which _keyset words as descending.
+        # Ascending, unlike the others: the page after a slug holds the greater ones.
         slug_after = bindparam("after", type_=String)
         slug_before = bindparam("before", type_=String)
         statements: dict[Direction, AnySelect] = {
