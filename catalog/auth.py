@@ -36,6 +36,7 @@ from catalog.changes import is_admin
 from catalog.extensions import db
 from catalog.forms import ButtonForm, DevLoginForm, TokenForm
 from catalog.identity import SESSION_ID, SESSION_USER
+from catalog.listings import owner_page
 from catalog.models import User, UserSession, utcnow
 from catalog.text import has_controls
 from catalog.tokens import tokens_of
@@ -271,9 +272,11 @@ def logout() -> ResponseReturnValue:
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    """Show who is signed in, their API tokens, and the button that ends every session."""
+    """Show who is signed in, their items and API tokens, and the button that ends every
+    session. The items are the first page of the user's own; the next go on at their page."""
     return render_template(
         "auth/account.html",
+        **owner_page(g.user.id, None, None),
         user=g.user,
         admin=is_admin(g.user),
         sign_in_configured=oidc.client() is not None,

@@ -112,7 +112,11 @@ def init_app(app: Flask) -> None:
 # once: SQLite will not let a stale read become a write), which turned every race the
 # tests run (two edits, two creates of one name or one Idempotency-Key, two sign-ins of
 # a new user) from a 409 or a stored answer into a 503, and it counted a BEGIN among each
-# page's statements. On PostgreSQL none of this applies.
+# page's statements. It is BEGIN IMMEDIATE, which waits (busy_timeout) for the write lock
+# before anything of the transaction is read: a write that fires the search index's
+# triggers (migration 0008) reads FTS5's own tables first, and a read transaction that
+# another writer then overtook could no longer write ("database is locked" at once,
+# where the race was the constraint's to decide). On PostgreSQL none of this applies.
 _SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
@@ -130,12 +134,13 @@ def _sqlite_begin_before_writing(
     context: object,
     many: bool,
 ) -> None:
-    """Begin a transaction before a statement that writes or sets a savepoint, once."""
+    """Begin a transaction, taking the write lock, before a statement that writes or sets
+    a savepoint, once."""
     dbapi_connection = cursor.connection
     if not dbapi_connection.in_transaction and statement.lstrip()[:9].upper().startswith(
         _SQLITE_WRITES
     ):
-        dbapi_connection.execute("BEGIN")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 @event.listens_for(Engine, "connect")

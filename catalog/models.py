@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -34,6 +35,8 @@ from sqlalchemy.orm import (
     relationship,
     scoped_session,
 )
+from sqlalchemy.sql import column as sql_column
+from sqlalchemy.sql import table as sql_table
 
 # Limits shared by the schema, the forms and the API.
 NAME_MAX = 80
@@ -150,11 +153,16 @@ class Item(Base):
         UniqueConstraint("category_id", "slug"),
         # The home page's and the feed's "newest first".
         Index("ix_items_created_id", "created", "id"),
+        # A category's page sorted newest first or by the latest change, by keyset.
+        Index("ix_items_category_id_created_id", "category_id", "created", "id"),
+        Index("ix_items_category_id_updated_id", "category_id", "updated", "id"),
+        # A user's items, newest first, by keyset; and whether a user has any.
+        Index("ix_items_owner_id_id", "owner_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     slug: Mapped[str] = mapped_column(String(SLUG_MAX))
     description: Mapped[str] = mapped_column(
@@ -224,10 +232,9 @@ class OldItemSlug(Base):
 # English tsvector of the name weighted A and of the description weighted B (words of the
 # name weigh more when ranking), with the GIN index ix_items_search_vector.
 # PostgreSQL computes it on every insert and update, so no write names it. It is not part
-# of the model: SQLite has no such column (it searches with LIKE), so the table's columns,
-# which the ORM, `flask export` and `flask import` use, leave it out on both databases.
-# Queries reach it by name, on PostgreSQL only; migrations/env.py keeps autogenerate from
-# proposing to drop it (include_object below). Migration 0005 creates both.
+# of the model: SQLite has no such column, so the table's columns, which the ORM,
+# `flask export` and `flask import` use, leave it out on both databases.
+# Queries reach it by name, on PostgreSQL only. Migration 0005 creates both.
 ITEM_SEARCH_CONFIG = text("'english'::regconfig")
 ITEM_SEARCH_COLUMN = "search_vector"
 ITEM_SEARCH_INDEX = "ix_items_search_vector"
@@ -236,6 +243,27 @@ _POSTGRESQL_ONLY = {
     ("column", Item.__tablename__, ITEM_SEARCH_COLUMN),
     ("index", Item.__tablename__, ITEM_SEARCH_INDEX),
 }
+# Full-text search on SQLite: items_search, an FTS5 index of the items' names and
+# descriptions (rowid = items.id), kept in step by triggers; migration 0008 creates them.
+# FTS5 keeps it in tables of its own (items_search_data, _idx, _docsize, _config). It is
+# no model either: tests empty the items and the triggers empty it, and queries reach it
+# by name (``ITEM_SEARCH_TABLE``), on SQLite only.
+ITEM_SEARCH_TABLE_NAME = "items_search"
+ITEM_SEARCH_TABLE = sql_table(
+    ITEM_SEARCH_TABLE_NAME,
+    sql_column("rowid", Integer),
+    sql_column("name"),
+    sql_column("description"),
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Tell Alembic's autogenerate not to read SQLite's search index and the tables under it."""
+    return not (
+        type_ == "table"
+        and name is not None
+        and (name == ITEM_SEARCH_TABLE_NAME or name.startswith(f"{ITEM_SEARCH_TABLE_NAME}_"))
+    )
 
 
 def include_object(
@@ -246,12 +274,12 @@ def include_object(
     Only when found in the database and absent from the models: should a model ever
     declare them, they are compared like anything else.
     """
-    table = getattr(obj, "table", None)
+    table_ = getattr(obj, "table", None)
     return not (
         reflected
         and compare_to is None
-        and table is not None
-        and (type_, table.name, name) in _POSTGRESQL_ONLY
+        and table_ is not None
+        and (type_, table_.name, name) in _POSTGRESQL_ONLY
     )
 
 

@@ -1,20 +1,32 @@
 """HTML pages for browsing: home, a category's items, one item."""
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from sqlalchemy import bindparam, select
 
 from catalog.extensions import db
 from catalog.images.processing import DISPLAY
 from catalog.links import Links
+from catalog.listings import (
+    DEFAULT_SORT,
+    SORTS,
+    category_statement,
+    one_line,
+    owner_page,
+    read_page,
+)
 from catalog.lookups import category_row, item_row
-from catalog.models import Category, Image, Item
+from catalog.models import ID_MAX, Category, Image, Item, User
 from catalog.serialize import AnyRow
 from catalog.text import storable
 from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
+
+DAMAGED_LINK = "That page link is damaged; start from the first page."
 
 # Built once: a statement made anew for each request costs more than running it.
 CATEGORIES = select(Category.name, Category.slug, Category.item_count).order_by(Category.name)
@@ -38,17 +50,6 @@ LATEST_ITEMS = (
     .order_by(Item.created.desc(), Item.id.desc())
     .limit(bindparam("rows"))
 )
-# A page of a category's items in slug order, walked by keyset on the (category_id, slug)
-# index: the first page, the page after a slug, and the page before one (read backwards).
-_PAGE = (
-    select(Item.name, Item.slug, *_THUMBNAIL_COLUMNS)
-    .outerjoin(Item.image)
-    .where(Item.category_id == bindparam("category_id"))
-    .limit(bindparam("rows"))
-)
-FIRST_PAGE = _PAGE.order_by(Item.slug)
-PAGE_AFTER = _PAGE.where(Item.slug > bindparam("after")).order_by(Item.slug)
-PAGE_BEFORE = _PAGE.where(Item.slug < bindparam("before")).order_by(Item.slug.desc())
 
 
 def latest_items(limit: int) -> Sequence[AnyRow]:
@@ -87,46 +88,90 @@ def index() -> str:
 @bp.get("/catalog/<category_slug>/")
 @read_only
 def category(category_slug: str) -> str:
-    """Show one page of a category's items in name order.
+    """Show one page of a category's items, by name, newest first, or by latest change.
 
-    Pages are keyset-paginated on the item slug (``?after=`` and ``?before=``),
-    so a page deep in a large category costs the same as the first one.
+    Pages are keyset-paginated (``?after=`` and ``?before=``, a slug for the name order,
+    an item id for the others), so a page deep in a large category costs the same as the
+    first one. ``?start=`` is the position of the page's first item, carried by the
+    links: it says where the page is without counting the items before it.
     """
     category = category_row(category_slug)
     per_page = current_app.config["ITEMS_PER_PAGE"]
-    after = request.args.get("after", type=str)
-    before = request.args.get("before", type=str)
-    if not storable((after or "") + (before or "")):
-        abort(400, description="That page link is damaged; start from the first page.")
-
-    if before is not None:
-        query, bound = PAGE_BEFORE, {"before": before}
-    elif after is not None:
-        query, bound = PAGE_AFTER, {"after": after}
-    else:
-        query, bound = FIRST_PAGE, {}
-    rows = db.session.execute(
-        query, {"category_id": category.id, "rows": per_page + 1, **bound}
-    ).all()
-
-    more = len(rows) > per_page
-    rows = list(rows[:per_page])
-    if before is not None:
-        rows.reverse()
-        has_previous, has_next = more, True
-    else:
-        has_previous, has_next = after is not None, more
+    sort = request.args.get("sort", DEFAULT_SORT)
+    if sort not in SORTS:
+        sort = DEFAULT_SORT
+    after, before = _cursor("after", sort), _cursor("before", sort)
+    page = read_page(
+        functools.partial(category_statement, sort),
+        {"category_id": category.id},
+        per_page,
+        after=after,
+        before=before,
+    )
+    start = request.args.get("start", type=int)
+    if after is None and before is None:
+        start = 1
+    elif start is not None and not 1 <= start <= category.item_count:
+        start = None
     links = Links(external=False)
+    kept: dict[str, Any] = {"category_slug": category.slug}
+    if sort != DEFAULT_SORT:
+        kept["sort"] = sort
+
+    def cursor_of(row: AnyRow) -> str | int:
+        cursor: str | int = row.slug if sort == "name" else row.id
+        return cursor
+
+    previous_url = next_url = start_url = None
+    if page.rows and page.has_previous:
+        moved = {"start": max(1, start - per_page)} if start else {}
+        previous_url = url_for("catalog.category", **kept, before=cursor_of(page.rows[0]), **moved)
+    if page.rows and page.has_next:
+        moved = {"start": start + len(page.rows)} if start else {}
+        next_url = url_for("catalog.category", **kept, after=cursor_of(page.rows[-1]), **moved)
+    if after is not None or before is not None:
+        start_url = url_for("catalog.category", **kept)
     return render_template(
         "catalog/category.html",
         category=category,
+        sort=sort,
+        sorts=SORTS,
         items=[
-            (row.name, links.item_url(category.slug, row.slug), links.thumbnail(row))
-            for row in rows
+            (
+                row.name,
+                links.item_url(category.slug, row.slug),
+                links.thumbnail(row),
+                one_line(row.summary),
+                row.updated if sort == "updated" else row.created,
+            )
+            for row in page.rows
         ],
-        previous_slug=rows[0].slug if rows and has_previous else None,
-        next_slug=rows[-1].slug if rows and has_next else None,
+        dated="Updated" if sort == "updated" else "Added",
+        position=(start, start + len(page.rows) - 1) if start and page.rows else None,
+        previous_url=previous_url,
+        next_url=next_url,
+        start_url=start_url,
     )
+
+
+def _cursor(name: str, sort: str) -> str | int | None:
+    """Return the page link's ``after`` or ``before``: a slug, or an id; 400 if damaged."""
+    if sort != "name":
+        return _id_cursor(name)
+    value = request.args.get(name, type=str)
+    if value is not None and not storable(value):
+        abort(400, description=DAMAGED_LINK)
+    return value
+
+
+def _id_cursor(name: str) -> int | None:
+    """Return the page link's ``after`` or ``before``, an item id; 400 if damaged."""
+    value = request.args.get(name, type=str)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= ID_MAX:
+        abort(400, description=DAMAGED_LINK)
+    return int(value)
 
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
@@ -140,3 +185,24 @@ def item(category_slug: str, item_slug: str) -> str:
             item.image_sha256, item.image_width, item.image_height, DISPLAY
         )
     return render_template("catalog/item.html", item=item, picture=shown)
+
+
+# The person a public list of items names: the name alone, never the e-mail.
+OWNER = select(User.id, User.name).where(User.id == bindparam("user_id"))
+
+
+@bp.get("/users/<int_id:user_id>/")
+@read_only
+def owner(user_id: int) -> str:
+    """Show the items a person added, newest first, a page at a time (by keyset on id)."""
+    person = db.session.execute(OWNER, {"user_id": user_id}).one_or_none()
+    if person is None:
+        abort(404, description="There is no such person.")
+    after, before = _id_cursor("after"), _id_cursor("before")
+    listing = owner_page(person.id, after, before)
+    start_url = (
+        url_for("catalog.owner", user_id=person.id)
+        if after is not None or before is not None
+        else None
+    )
+    return render_template("catalog/owner.html", person=person, start_url=start_url, **listing)

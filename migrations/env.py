@@ -37,13 +37,15 @@ def process_revision_directives(context, revision, directives):
 
 
 def configure_args() -> dict:
-    from catalog.models import include_object
+    from catalog.models import include_name, include_object
 
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)
     args.setdefault("render_item", render_item)
     # PostgreSQL's search column and index exist in the database only, not in the models.
     args.setdefault("include_object", include_object)
+    # SQLite's search index, an FTS5 table and the tables under it, is no model either.
+    args.setdefault("include_name", include_name)
     return args
 
 

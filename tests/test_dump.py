@@ -156,7 +156,7 @@ def test_imported_items_can_be_searched_and_exported_again(source, dump, app, ru
     # carries it, so a dump from either database loads into the other.
     assert runner.invoke(args=["import", str(dump)]).exit_code == 0
     with app.app_context():
-        rows, _ = search_page("synthetic", 1, 5)
+        rows, _, _ = search_page("synthetic", 1, 5)
     assert len(rows) == 5
     again = tmp_path / "again.jsonl"
     assert runner.invoke(args=["export", str(again)]).exit_code == 0

@@ -20,6 +20,7 @@ def test_every_id_rule_uses_the_one_converter(app):
     assert {rule.endpoint for rule in id_rules(app)} == {
         "api.item",
         "api.item_image",
+        "catalog.owner",
         "tokens.revoke",
     }
     # Nothing builds its own integer rule with a bound of its own.

@@ -5,7 +5,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from catalog.extensions import db
-from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_INDEX, include_object
+from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_INDEX, include_name, include_object
 
 TABLES = {"users", "categories", "items"}
 
@@ -36,8 +36,10 @@ def test_migrated_schema_matches_the_models(empty_database_url, make_app):
                 opts={
                     "compare_type": True,
                     "compare_server_default": True,
-                    # As migrations/env.py does: the search column is PostgreSQL's alone.
+                    # As migrations/env.py does: the search column is PostgreSQL's alone,
+                    # and SQLite's search index is FTS5's tables.
                     "include_object": include_object,
+                    "include_name": include_name,
                 },
             )
             differences = compare_metadata(context, db.metadata)
@@ -50,7 +52,9 @@ def test_pages_have_indexes(database_url, app):
         indexes = {tuple(i["column_names"]) for i in inspector.get_indexes("items")}
         uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("items")}
     assert ("created", "id") in indexes  # home page and feed: newest first
-    assert ("owner_id",) in indexes  # a user's items
+    assert ("owner_id", "id") in indexes  # a user's items, newest first
+    assert ("category_id", "created", "id") in indexes  # a category's, newest first
+    assert ("category_id", "updated", "id") in indexes  # a category's, by latest change
     assert ("category_id", "slug") in uniques | indexes  # category pages, item lookup
 
 
@@ -60,7 +64,7 @@ def test_postgresql_keeps_a_generated_search_column_that_the_models_leave_out(
     app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite searches with LIKE: no search column")
+            pytest.skip("SQLite searches with FTS5: no search column")
         upgrade()
         with db.engine.connect() as connection:
             column = connection.execute(
@@ -149,3 +153,45 @@ def test_0007_keeps_old_slugs_alongside_a_populated_database_and_back(empty_data
         assert read("SELECT slug FROM old_item_slugs") == [(before[0][2],)]
         downgrade(revision="0006")
         assert not tables & set(inspect(db.engine).get_table_names())
+
+
+def test_sqlite_search_index_follows_the_items_at_head(empty_database_url, make_app):
+    """Items there before 0008 are indexed, and its triggers outlive every later revision."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL searches its stored search_vector")
+        upgrade(revision="0006")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, issuer, subject, email, name, created)"
+                    " VALUES (1, 'i', 's', 'e@example.com', 'E', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO categories (id, name, slug, description, created, item_count)"
+                    " VALUES (1, 'Camping', 'camping', '', CURRENT_TIMESTAMP, 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO items (id, category_id, owner_id, name, slug, description,"
+                    " created, updated, version)"
+                    " VALUES (1, 1, 1, 'Stove', 'stove', 'Two burners.',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            triggers = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items'")
+            ).scalars()
+            found = connection.execute(
+                text("SELECT rowid FROM items_search WHERE items_search MATCH 'burner'")
+            ).scalars()
+            assert {"items_search_insert", "items_search_delete", "items_search_update"} <= set(
+                triggers
+            )
+            assert list(found) == [1]

@@ -1,9 +1,10 @@
 """Full-text search over item names and descriptions: the /search page and the API's ``q``.
 
-What matches: on PostgreSQL, ``websearch_to_tsquery`` (quotes, ``or``, ``-word``) against
+What matches is the same on both databases: the syntax of ``websearch_to_tsquery`` (words,
+quotes, ``or``, ``-word``), read by ``syntax``. On PostgreSQL, against
 ``items.search_vector``, the stored English tsvector of the name (weight A) and of the
-description (weight B), indexed with GIN; on SQLite, every word must appear in the name or
-the description (LIKE, case-insensitive for ASCII).
+description (weight B), indexed with GIN; on SQLite, against ``items_search``, an FTS5
+index of both with the Porter stemmer, kept in step by triggers.
 
 The order of the /search page, the same on both databases:
 
@@ -18,8 +19,8 @@ matches at most 100 of them; a word that matches tens of thousands has only its 
 ones ranked, since ranking them all meant reading every one of them, for every page.
 The API's ``q`` lists the same matches in id order, a page after a cursor.
 
-``statements`` builds what each page runs (and says why it is built so); ``views`` is
-the page. Other modules take what they need from here.
+``syntax`` writes a search for each database; ``statements`` builds what each page runs
+(and says why it is built so); ``views`` is the page. Other modules take what they need from here.
 """
 
 from catalog.search.statements import QUERY_MAX, api_query, search_page, search_query

@@ -37,6 +37,11 @@ far less for most words. Left to the planner, filtering by the words in id order
 the primary key for words missing from its statistics, and reading every match through
 the index, then sorting, read every match of a common word.
 
+On SQLite the statements are the same, built once too, with FTS5 in place of the GIN
+index: a match is an id among ``SELECT rowid FROM items_search WHERE items_search MATCH
+:match``, which SQLite reads once per statement, as many rows as the words match; the
+page's ranking asks the same of the names alone (``:name_match``).
+
 With a category, the index is read together with the category's
 (``uq_items_category_id_slug``), which costs more the larger the category: no index
 lists a category's items in id order.
@@ -44,7 +49,6 @@ lists a category's items in id order.
 
 import functools
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +59,7 @@ from sqlalchemy import (
     FromClause,
     Integer,
     ScalarSelect,
+    Select,
     SQLColumnExpression,
     String,
     Subquery,
@@ -64,6 +69,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     not_,
     null,
     or_,
@@ -72,7 +78,15 @@ from sqlalchemy import (
 )
 
 from catalog.extensions import db
-from catalog.models import ITEM_SEARCH_COLUMN, ITEM_SEARCH_CONFIG, ITEM_SEARCH_VECTOR, Item
+from catalog.models import (
+    ITEM_SEARCH_COLUMN,
+    ITEM_SEARCH_CONFIG,
+    ITEM_SEARCH_TABLE,
+    ITEM_SEARCH_TABLE_NAME,
+    ITEM_SEARCH_VECTOR,
+    Item,
+)
+from catalog.search import syntax
 from catalog.serialize import AnyRow, AnySelect, item_rows
 
 # The longest search, in characters, on the page, in the API and in the search boxes.
@@ -83,7 +97,17 @@ RANKED = 100
 PROBE_ITEMS = 2_000
 # The API's walk reaches the square root of this times the rows a page wants; see above.
 WALK_SCALE = 5_000_000
-_WORD = re.compile(r"\w+")
+# The page counts the matches up to this many, and says "over" past it.
+COUNT_MAX = 1_000
+# Around the matched words of the names and passages the page shows. Control characters,
+# which no stored text holds (catalog.text), so that text can never pass for one.
+MARK_START, MARK_END = "\x02", "\x03"
+# How many words of the description the page shows around the matched ones.
+PASSAGE_WORDS = 30
+_NAME_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
+_PASSAGE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={PASSAGE_WORDS}, MinWords=15"
+)
 
 
 def _on_postgresql() -> bool:
@@ -94,30 +118,30 @@ def _tsquery(q: ColumnElement[str]) -> ColumnElement[Any]:
     return func.websearch_to_tsquery(ITEM_SEARCH_CONFIG, q)
 
 
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _number(name: str) -> BindParameter[int]:
+    return bindparam(name, type_=Integer)
 
 
-def _words_match(words: list[str], *columns: ColumnElement[str]) -> ColumnElement[bool]:
-    """Return a condition true when each word appears in one of ``columns`` (SQLite)."""
-    if not words:
-        return literal(False)
-    return and_(
-        *(or_(*(column.ilike(_like(word), escape="\\") for column in columns)) for word in words)
+def _fts5_matches(parameter: str) -> Select[tuple[int]]:
+    """Select the ids of the items the FTS5 expression ``parameter`` matches (SQLite)."""
+    return select(ITEM_SEARCH_TABLE.c.rowid).where(
+        literal_column(ITEM_SEARCH_TABLE_NAME).op("MATCH")(bindparam(parameter, type_=String))
     )
 
 
 class _Terms:
-    """What a search reads and computes, on one database.
+    """What a search reads and computes, on PostgreSQL or on SQLite.
 
     ``rows`` is a subquery selecting ``columns()``, or None for the items table itself.
-    On PostgreSQL the words are the parameter ``q``; on SQLite they are part of the query.
+    The search is a parameter: ``q`` on PostgreSQL, ``match`` and ``name_match`` (FTS5
+    expressions) on SQLite; ``search_params`` gives their values. With ``by_category``,
+    only the items of the category ``category_id`` (a parameter) match.
     """
 
-    def __init__(self, words: list[str] | None) -> None:
-        self.words = words
-        if words is None:
+    def __init__(self, postgresql: bool, by_category: bool = False) -> None:
+        self.postgresql = postgresql
+        self.by_category = by_category
+        if postgresql:
             # Computed once per statement: a parameter is not folded into a constant when
             # PostgreSQL reuses a generic plan, and parsing it for every row walked would
             # cost more than the walk.
@@ -125,28 +149,83 @@ class _Terms:
 
     def columns(self) -> list[SQLColumnExpression[Any]]:
         """Return the columns of ``items`` that matching and scoring read."""
-        if self.words is None:
-            return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN)]
-        return [Item.name, Item.description]
+        read: list[SQLColumnExpression[Any]] = [Item.category_id] if self.by_category else []
+        if self.postgresql:
+            return [ITEM_SEARCH_VECTOR.label(ITEM_SEARCH_COLUMN), *read]
+        return read
 
     def matches(self, rows: FromClause | None = None) -> ColumnElement[bool]:
         """Return a condition true for the rows that match."""
-        if self.words is None:
+        if self.postgresql:
             vector = ITEM_SEARCH_VECTOR if rows is None else rows.c[ITEM_SEARCH_COLUMN]
-            return vector.bool_op("@@")(self.tsquery)
-        columns = Item.__table__.c if rows is None else rows.c
-        return _words_match(self.words, columns.name, columns.description)
+            condition = vector.bool_op("@@")(self.tsquery)
+        else:
+            # SQLite runs a subquery that does not depend on the row once per statement.
+            ids = Item.id if rows is None else rows.c.id
+            condition = ids.in_(_fts5_matches("match"))
+        if not self.by_category:
+            return condition
+        category_id = Item.category_id if rows is None else rows.c.category_id
+        return and_(condition, category_id == _number("category_id"))
+
+    def headlines(self) -> list[SQLColumnExpression[Any]]:
+        """Return the item's name and a passage of its description, the matched words
+        between ``MARK_START`` and ``MARK_END``, as ``name_marked`` and ``passage``."""
+        if self.postgresql:
+            return [
+                func.ts_headline(ITEM_SEARCH_CONFIG, Item.name, self.tsquery, _NAME_OPTIONS).label(
+                    "name_marked"
+                ),
+                func.ts_headline(
+                    ITEM_SEARCH_CONFIG, Item.description, self.tsquery, _PASSAGE_OPTIONS
+                ).label("passage"),
+            ]
+        search: ColumnElement[Any] = literal_column(ITEM_SEARCH_TABLE_NAME)
+        start, end = literal(MARK_START), literal(MARK_END)
+
+        def of_this_item(marked: ColumnElement[str], label: str) -> SQLColumnExpression[Any]:
+            return (
+                select(marked)
+                .select_from(ITEM_SEARCH_TABLE)
+                .where(
+                    search.op("MATCH")(bindparam("match", type_=String)),
+                    ITEM_SEARCH_TABLE.c.rowid == Item.id,
+                )
+                .scalar_subquery()
+                .label(label)
+            )
+
+        return [
+            of_this_item(func.highlight(search, 0, start, end), "name_marked"),
+            of_this_item(
+                func.snippet(search, 1, start, end, literal("…"), PASSAGE_WORDS), "passage"
+            ),
+        ]
+
+    def counted(self) -> ScalarSelect[int]:
+        """Return how many items match, up to ``count_limit`` (a parameter)."""
+        matched = (
+            select(Item.id).where(self.matches()).limit(_number("count_limit")).subquery("counted")
+        )
+        return select(func.count()).select_from(matched).scalar_subquery()
 
     def score(self, rows: FromClause) -> ColumnElement[Any]:
         """Return how well a matching row of ``rows`` matches, higher is better."""
-        if self.words is None:
+        if self.postgresql:
             return func.ts_rank(rows.c[ITEM_SEARCH_COLUMN], self.tsquery)
-        in_name = _words_match(self.words or [""], rows.c.name)
-        return case((in_name, 1), else_=0)
+        # Items whose name holds every word first.
+        return case((rows.c.id.in_(_fts5_matches("name_match")), 1), else_=0)
 
 
-def _number(name: str) -> BindParameter[int]:
-    return bindparam(name, type_=Integer)
+def search_params(q: str) -> dict[str, str]:
+    """Return the parameters that put the search ``q`` into a statement of this module."""
+    alternatives = syntax.parse(q)
+    if _on_postgresql():
+        return {"q": syntax.websearch(alternatives)}
+    return {
+        "match": syntax.fts5(alternatives),
+        "name_match": syntax.fts5(alternatives, column="name"),
+    }
 
 
 def _newest(
@@ -238,30 +317,39 @@ def _statement(terms: _Terms) -> AnySelect:
         .offset(_number("offset"))
         .subquery("shown")
     )
+    # The headlines are made for the rows shown alone; the count, a scalar subquery
+    # that depends on no row, once.
     return (
         item_rows()
+        .add_columns(*terms.headlines(), terms.counted().label("total"))
         .join(shown, shown.c.id == Item.id)
         .order_by(shown.c.score.desc().nulls_last(), shown.c.id.desc())
     )
 
 
 @functools.cache
-def _postgresql_statement() -> AnySelect:
+def _page_statement(postgresql: bool, by_category: bool) -> AnySelect:
     # Built once: putting this statement together costs more than running it.
-    return _statement(_Terms(None))
+    return _statement(_Terms(postgresql, by_category))
 
 
-def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str, Any]]:
+def search_query(
+    q: str, page: int, per_page: int, category_id: int | None = None
+) -> tuple[AnySelect, dict[str, Any]]:
     """Return the query for page ``page`` of items matching ``q``, best first, plus one more.
 
+    In ``category_id`` only if given. Each row has the columns of ``item_rows``, then
+    ``name_marked`` and ``passage`` (the matched words between ``MARK_START`` and
+    ``MARK_END``), and ``total``, the number of matches up to ``COUNT_MAX`` + 1.
     Returns the statement and the parameters to execute it with.
     """
     offset = (page - 1) * per_page
     wanted = offset + per_page + 1
-    if _on_postgresql():
-        statement, params = _postgresql_statement(), {"q": q}
-    else:
-        statement, params = _statement(_Terms(_WORD.findall(q))), {}
+    by_category = category_id is not None
+    statement = _page_statement(_on_postgresql(), by_category)
+    params: dict[str, Any] = search_params(q)
+    if by_category:
+        params["category_id"] = category_id
     numbers: dict[str, Any] = {
         "recent_items": RECENT_ITEMS,
         "probe_items": PROBE_ITEMS,
@@ -270,14 +358,19 @@ def search_query(q: str, page: int, per_page: int) -> tuple[AnySelect, dict[str,
         "wanted": wanted,
         "shown": per_page + 1,
         "offset": offset,
+        "count_limit": COUNT_MAX + 1,
     }
     return statement, params | numbers
 
 
-def search_page(q: str, page: int, per_page: int) -> tuple[Sequence[AnyRow], bool]:
-    """Return one page of items matching ``q``, best first, and whether more follow."""
-    rows = db.session.execute(*search_query(q, page, per_page)).all()
-    return rows[:per_page], len(rows) > per_page
+def search_page(
+    q: str, page: int, per_page: int, category_id: int | None = None
+) -> tuple[Sequence[AnyRow], bool, int | None]:
+    """Return one page of items matching ``q``, best first, whether more follow, and how
+    many items match (up to ``COUNT_MAX`` + 1; None when the page is past the last)."""
+    rows = db.session.execute(*search_query(q, page, per_page, category_id)).all()
+    total = rows[0].total if rows else (0 if page == 1 else None)
+    return rows[:per_page], len(rows) > per_page, total
 
 
 class _ApiPage:
@@ -401,9 +494,9 @@ def _api_statement(terms: _Terms, by_category: bool) -> AnySelect:
 
 
 @functools.cache
-def _postgresql_api_statement(by_category: bool) -> AnySelect:
+def _api_statement_of(postgresql: bool, by_category: bool) -> AnySelect:
     # Built once, as the page's statement is.
-    return _api_statement(_Terms(None), by_category)
+    return _api_statement(_Terms(postgresql), by_category)
 
 
 def api_query(
@@ -415,11 +508,8 @@ def api_query(
     parameters to execute it with.
     """
     by_category = category_id is not None
-    params: dict[str, Any] = {}
-    if _on_postgresql():
-        statement, params["q"] = _postgresql_api_statement(by_category), q
-    else:
-        statement = _api_statement(_Terms(_WORD.findall(q)), by_category)
+    statement = _api_statement_of(_on_postgresql(), by_category)
+    params: dict[str, Any] = search_params(q)
     params |= {
         "after": after,
         "wanted": count,
