@@ -36,6 +36,10 @@ to log the final status and send ``X-Request-ID``.
 At teardown: ``outages`` ends the request's transaction first, tolerating a connection
 lost after the answer was made, then Flask-SQLAlchemy removes the session.
 
+The session itself (``sessions``) is Flask's signed cookie, opened as the request
+context is pushed and saved after the ``after_request`` hooks;
+a request that sends no cookie and a session left empty cost it nothing.
+
 Error handlers are chosen by the exception's class, not by order: ``errors`` renders
 every HTTP error (a page, or problem+json under /api/), ``outages`` turns a database
 that cannot answer into 503, ``hosts`` answers a refused host. ``templating`` gives
@@ -56,6 +60,7 @@ from catalog.web import (
     outages,
     request_log,
     security,
+    sessions,
     templating,
     uploads,
     users,
@@ -64,6 +69,7 @@ from catalog.web import (
 
 def init_app(app: Flask) -> None:
     """Install the web plumbing in the order this module's docstring explains."""
+    sessions.init_app(app)
     hosts.init_app(app)
     request_log.init_app(app)
     security.init_app(app)

@@ -1,0 +1,46 @@
+"""The fixed cost of a request: hooks that return at once, headers made once, no idle session.
+
+Each shortcut must answer exactly as the extension it stands in front of would; these
+tests pin both halves, that the work is skipped and that the answer is the same.
+"""
+
+import pytest
+
+from catalog.web.sessions import CookieSessions
+
+
+def test_a_request_without_a_cookie_opens_and_saves_no_session(client, monkeypatch):
+    interface = client.application.session_interface
+    assert isinstance(interface, CookieSessions)
+    built = []
+    real = CookieSessions.get_signing_serializer
+
+    def counted(self, app):
+        built.append(app)
+        return real(self, app)
+
+    monkeypatch.setattr(CookieSessions, "get_signing_serializer", counted)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert built == []
+    assert "Set-Cookie" not in response.headers
+    # The page read the session to find no user: it varies by cookie, as Flask says.
+    assert "Cookie" in response.headers.get("Vary", "")
+
+
+@pytest.mark.backend_independent
+def test_the_session_serializer_is_built_once_per_secret_key(make_app, database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    app.secret_key = "another-secret-key"
+    assert interface.get_signing_serializer(app) is not first
+
+
+def test_a_signed_in_session_still_round_trips(client, auth):
+    auth.login()
+    response = client.get("/account")
+    assert response.status_code == 200  # signed out, it would redirect to sign in
+    client.post("/logout")
+    assert client.get("/account").status_code == 302
