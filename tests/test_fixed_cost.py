@@ -5,8 +5,38 @@ tests pin both halves, that the work is skipped and that the answer is the same.
 """
 
 import pytest
+from flask import Response
 
 from catalog.web.sessions import CookieSessions
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("headers", [HTTPS, {}], ids=["https", "http"])
+def test_security_headers_are_talismans_own(make_app, database_url, headers):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, FORCE_HTTPS=True)
+    talisman = app.extensions["talisman"]
+    response = app.test_client().get("/bench-nothing-here", headers=headers)
+    expected = Response()
+    expected.headers.clear()
+    secure = "https" if headers else "http"
+    with app.test_request_context(base_url=f"{secure}://localhost/", headers=headers):
+        talisman._set_response_headers(expected)
+    assert expected.headers, "Talisman sends security headers"
+    for name, value in expected.headers.items():
+        assert response.headers.get(name) == value
+    assert ("Strict-Transport-Security" in response.headers) is bool(headers)
+
+
+@pytest.mark.backend_independent
+def test_plain_http_is_still_redirected_and_https_is_not(make_app, database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, FORCE_HTTPS=True)
+    client = app.test_client()
+    plain = client.get("/no-such-page")
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == "https://localhost/no-such-page"
+    assert client.get("/no-such-page", headers=HTTPS).status_code == 404
 
 
 def test_a_request_without_a_cookie_opens_and_saves_no_session(client, monkeypatch):
