@@ -6,7 +6,9 @@ tests pin both halves, that the work is skipped and that the answer is the same.
 
 import pytest
 from flask import Response
+from flask_limiter import Limiter
 
+from catalog.extensions import limiter
 from catalog.web.sessions import CookieSessions
 
 HTTPS = {"X-Forwarded-Proto": "https"}
@@ -74,3 +76,25 @@ def test_a_signed_in_session_still_round_trips(client, auth):
     assert response.status_code == 200  # signed out, it would redirect to sign in
     client.post("/logout")
     assert client.get("/account").status_code == 302
+
+
+def test_the_limiter_looks_only_at_requests_it_may_limit(make_app, database_url, monkeypatch):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_WRITES="1 per minute")
+    looked = []
+    real = Limiter.identify_request
+
+    def counted(self):
+        looked.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Limiter, "identify_request", counted)
+    client = app.test_client()
+    read = client.get("/healthz")
+    assert read.status_code == 200
+    assert looked == []
+    assert "X-RateLimit-Limit" not in read.headers
+    first = client.post("/logout")
+    assert looked
+    assert first.headers["X-RateLimit-Limit"] == "1"
+    assert client.post("/logout").status_code == 429
+    assert limiter.enabled
