@@ -4,12 +4,17 @@ Each shortcut must answer exactly as the extension it stands in front of would; 
 tests pin both halves, that the work is skipped and that the answer is the same.
 """
 
+import logging
+import re
+from datetime import UTC, datetime
+
 import pytest
 from flask import Response
 from flask_limiter import Limiter
 
 from catalog.extensions import limiter
 from catalog.web.sessions import CookieSessions
+from catalog.web.templating import timestamp
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 
@@ -98,3 +103,29 @@ def test_the_limiter_looks_only_at_requests_it_may_limit(make_app, database_url,
     assert first.headers["X-RateLimit-Limit"] == "1"
     assert client.post("/logout").status_code == 429
     assert limiter.enabled
+
+
+def test_the_csrf_check_still_refuses_a_page_write_without_its_token(make_app, database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 400
+
+
+@pytest.mark.backend_independent
+def test_the_request_log_line_and_id_are_as_before(make_app, database_url, caplog):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
+    caplog.set_level(logging.INFO, logger="catalog.requests")
+    given = {"X-Request-ID": "router-1"}
+    response = app.test_client().get("/no such page%", headers=given)
+    assert response.headers["X-Request-ID"] == "router-1"
+    line = caplog.records[-1].getMessage()
+    assert re.fullmatch(
+        r'method=GET path="/no such page%" status=404 duration=\d+\.\dms request_id=router-1',
+        line,
+    )
+
+
+def test_timestamp_filter_shows_the_minute_and_the_exact_time():
+    shown = timestamp(datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
+    assert shown == '<time datetime="2024-05-06T07:08:09+00:00">2024-05-06 07:08 UTC</time>'

@@ -18,7 +18,8 @@ Before the view:
 4. ``bodies``: a JSON body sent to a page gets 415, before the CSRF check would
    read it as a form and refuse it for a missing token; then ``uploads`` raises the
    body limit of the routes that take a picture, before anything reads their body.
-5. Flask-WTF's CSRF check on every page write (the API exempts itself).
+5. Flask-WTF's CSRF check on every page write (the API exempts itself); reads skip
+   it at once (``hooks``).
 6. ``connections``: a ``@read_only`` view's connection is put in autocommit before
    anything queries: the limits and the user loader below may.
 7. ``limits``: a write over its budget gets 429 before any work for it; the key may
@@ -55,6 +56,7 @@ from catalog.web import (
     connections,
     converters,
     errors,
+    hooks,
     hosts,
     limits,
     outages,
@@ -76,6 +78,7 @@ def init_app(app: Flask) -> None:
     bodies.init_app(app)
     uploads.init_app(app)
     csrf.init_app(app)
+    hooks.guard_csrf(app)
     outages.init_app(app)
     connections.init_app(app)
     limits.init_app(app)

@@ -10,7 +10,7 @@ place among the app's hooks, so that their order (catalog.web) does not change.
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 
 def replace(hooks: list[Any], is_old: Callable[[Any], bool], new: Callable[..., Any]) -> Any:
@@ -60,3 +60,17 @@ def guard_teardown(
             hook(error)
 
     replace(app.teardown_request_funcs.setdefault(None, []), _is(hook), teardown)
+
+
+def guard_csrf(app: Flask) -> None:
+    """Run Flask-WTF's CSRF check only for the methods it checks (``WTF_CSRF_METHODS``).
+
+    Before its own method test, it looks up the request's blueprint and view to see
+    whether they are exempt, on every GET.
+    """
+    (check,) = [
+        hook
+        for hook in app.before_request_funcs.setdefault(None, [])
+        if getattr(hook, "__qualname__", "") == "CSRFProtect.init_app.<locals>.csrf_protect"
+    ]
+    guard_before(app, check, lambda: request.method in app.config["WTF_CSRF_METHODS"])
