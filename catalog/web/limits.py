@@ -24,7 +24,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Flask, current_app, request
-from flask.globals import request_ctx
+from flask.globals import _cv_request
 from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
@@ -108,7 +108,9 @@ def is_limited() -> bool:
 
 def limiter_ran() -> bool:
     """Tell whether the limiter looked at this request (it keeps its state on the context)."""
-    return hasattr(request_ctx, "_limiter_request_context")
+    # Looked up in the context's own attributes: hasattr through the proxy would raise
+    # and catch an AttributeError on every request the limiter skipped.
+    return "_limiter_request_context" in vars(_cv_request.get())
 
 
 def _writes_message() -> str:
