@@ -227,7 +227,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 # Sections of RESULTS.md written by hand (measurements no run makes): a new report keeps
 # them as the previous one had them.
-KEPT_SECTIONS = ("Search plans",)
+KEPT_SECTIONS = ("Fixed cost", "Search plans")
 
 
 def kept_sections(previous: str) -> list[str]:
