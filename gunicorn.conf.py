@@ -2,10 +2,22 @@
 
 import os
 
-from catalog.config import web_concurrency
+from catalog.config import web_concurrency, web_threads
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = web_concurrency()
+
+# Threaded workers: a sync worker is busy for the whole of a response, so a slow client
+# or a long download (a million-item /catalog.json to a client reading at 15 MiB/s takes
+# over 30 s) is killed at ``timeout`` and holds a whole process meanwhile. A gthread
+# worker's main thread keeps beating the master's timeout while its threads write
+# responses, and serves other requests on its other threads; the router sends requests
+# over keep-alive connections, which gthread parks in its poller instead of a thread.
+# Threads share the process's CPU (the GIL), so processes still give the parallelism:
+# WEB_CONCURRENCY processes, each of WEB_THREADS threads, and each thread may hold one of
+# the process's DATABASE_POOL_SIZE connections (5 by default, one more than the threads).
+worker_class = "gthread"
+threads = web_threads()
 
 # Build the app once, in the master, before any worker starts: a bad setting such as a
 # missing SECRET_KEY stops the server with its one-line message instead of a traceback

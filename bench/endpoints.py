@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from bench import load
+from bench.app import NOOP_PATH
 
 # Terms of different selectivity, all from the loader's vocabulary.
 SEARCH_TERMS = ("helmet", "alpine jacket", "carbon paddle", "waterproof", "trail 4242")
@@ -42,6 +43,7 @@ def build(url: str) -> tuple[list[Endpoint], dict]:
     category = f"/catalog/{quote(largest)}/"
     deep = f"{category}?{urlencode({'after': deep_slug})}" if deep_slug else category
     endpoints = [
+        Endpoint("noop", "no-op route (whole stack)", [NOOP_PATH]),
         Endpoint("home", "home", ["/"]),
         Endpoint("category", "category, first page", [category]),
         Endpoint("category_deep", "category, deep page", [deep]),

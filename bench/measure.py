@@ -13,12 +13,12 @@ from bench.servers import HOST, PROXY_HEADERS, Server, memory_kb, reset_peak
 class QueryCounter:
     """Count the SQL statements one request runs, in-process, on the app's own engine.
 
-    The app is built by ``create_app`` with the benchmark database, as gunicorn
-    builds it; a ``before_cursor_execute`` listener counts what each request sends.
+    The app is built by ``bench.app.create_app`` with the benchmark database, as
+    gunicorn builds it; a ``before_cursor_execute`` listener counts what each request sends.
     """
 
     def __init__(self, database_url: str, secret_key: str):
-        from catalog import create_app
+        from bench.app import create_app
         from catalog.extensions import db
 
         self.db = db

@@ -8,6 +8,7 @@ JSON_SIZE = 100_000
 
 # Ratio to hello each endpoint must reach at TARGET_SIZE.
 RATIO_BARS = {
+    "noop": 0.60,
     "home": 0.15,
     "category": 0.15,
     "item": 0.25,
@@ -20,6 +21,7 @@ P99_WITHIN = 1.3
 JSON_GROWTH_MB = 30
 JSON_SPEEDUP = 3
 ORDER = (
+    "noop",
     "home",
     "category",
     "category_deep",
@@ -202,6 +204,11 @@ def _ratio_range(found: dict) -> str:
     return f"{min(ratios):.3f}–{max(ratios):.3f}" if ratios else "–"
 
 
+def _cpu(found: dict) -> str:
+    cpu, hello = found.get("cpu_ms"), found.get("hello_cpu_ms")
+    return f"{_num(cpu, 2)} ({_num(hello, 2)})" if cpu is not None else "–"
+
+
 def _code(text: str | None) -> str:
     return f"`{text}`" if text else "–"
 
@@ -220,7 +227,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 # Sections of RESULTS.md written by hand (measurements no run makes): a new report keeps
 # them as the previous one had them.
-KEPT_SECTIONS = ("Search plans",)
+KEPT_SECTIONS = ("Fixed cost", "Search plans")
 
 
 def kept_sections(previous: str) -> list[str]:
@@ -296,6 +303,7 @@ def _size_section(size: int, data: dict) -> list[str]:
         "non-2xx",
         "errors",
         "queries/request",
+        "worker CPU ms/request (hello)",
         "worker RSS MB before → after",
     ]
     rows, notes = [], []
@@ -323,6 +331,7 @@ def _size_section(size: int, data: dict) -> list[str]:
                 found["non_2xx"],
                 found["errors"],
                 _num(found.get("queries")),
+                _cpu(found),
                 f"{_num(found['rss_before_mb'], 1)} → {_num(found['rss_after_mb'], 1)}",
             ]
         )
@@ -447,6 +456,12 @@ def _environment(meta: dict) -> list[str]:
         "- Queries per request: counted in-process, on the app built by `create_app()` with the"
         " same database, by a SQLAlchemy `before_cursor_execute` listener over one request made"
         " after a warm-up request (`/catalog.json`: its first request, body read whole)",
+        "- Worker CPU per request: user and system time of every worker of the server"
+        " (`/proc/<pid>/stat`, all threads) over a round, divided by the requests wrk"
+        " completed in it; the median over the rounds, hello's in brackets. The no-op route"
+        " (`/bench/noop`, added by `bench/app.py` to the app the benchmark serves, never to"
+        " production) runs every hook and extension but no query and no template: the fixed"
+        " cost of a request",
         "- Worker RSS: VmRSS of the app's gunicorn workers from `/proc/<pid>/status` (largest"
         " worker) before the warm-up and after the last round; `/catalog.json` peak: VmHWM after"
         " resetting it through `/proc/<pid>/clear_refs`",

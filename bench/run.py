@@ -167,7 +167,8 @@ def bench_size(size: int, args, run_dir: Path, meta: dict) -> dict:
     with ExitStack() as stack:
         app = Server(
             f"app-{label}",
-            "catalog:create_app()",
+            # Catalog's app with the no-op route (bench/app.py), as production builds it.
+            "bench.app:create_app()",
             {"DATABASE_URL": url, "SECRET_KEY": secret},
             args.workers,
             run_dir,
@@ -291,6 +292,12 @@ def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args
         script = wrk.rotation_script(endpoint.paths, run_dir, endpoint.key)
 
     def load_app(seconds):
+        return _with_cpu(app, lambda: _load_app(seconds))
+
+    def load_hello(seconds):
+        return _with_cpu(hello, lambda: _load_hello(seconds))
+
+    def _load_app(seconds):
         return wrk.run(
             app.port,
             endpoint.path,
@@ -302,7 +309,7 @@ def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args
             log=run_dir / f"wrk-{app.name}-{endpoint.key}.txt",
         )
 
-    def load_hello(seconds):
+    def _load_hello(seconds):
         return wrk.run(
             hello.port,
             "/",
@@ -341,9 +348,21 @@ def bench_endpoint(endpoint: Endpoint, app: Server, hello: Server, counter, args
     return result
 
 
+def _with_cpu(server: Server, load) -> wrk.Result:
+    """Run ``load`` against ``server``; add its workers' CPU milliseconds per request."""
+    before = server.cpu_seconds()
+    result = load()
+    after = server.cpu_seconds()
+    # Only workers alive all along count: a restarted worker's CPU is not comparable.
+    used = sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
+    if result.requests and after.keys() & before.keys():
+        result.cpu_ms = round(1000 * used / result.requests, 3)
+    return result
+
+
 def _summarise(rounds: list[dict], warm_app, warm_hello) -> dict:
     def median(side, key):
-        values = [r[side][key] for r in rounds if r[side][key] is not None]
+        values = [r[side][key] for r in rounds if r[side].get(key) is not None]
         return round(statistics.median(values), 3) if values else None
 
     ratios = [r["app"]["rps"] / r["hello"]["rps"] for r in rounds if r["hello"]["rps"]]
@@ -354,6 +373,8 @@ def _summarise(rounds: list[dict], warm_app, warm_hello) -> dict:
         "p50_ms": median("app", "p50"),
         "p99_ms": median("app", "p99"),
         "hello_p99_ms": median("hello", "p99"),
+        "cpu_ms": median("app", "cpu_ms"),
+        "hello_cpu_ms": median("hello", "cpu_ms"),
         "non_2xx": warm_app.non_2xx + sum(r["app"]["non_2xx"] for r in rounds),
         "errors": warm_app.errors + sum(r["app"]["errors"] for r in rounds),
         "hello_non_2xx": warm_hello.non_2xx + sum(r["hello"]["non_2xx"] for r in rounds),

@@ -72,6 +72,18 @@ def memory_kb(pid: int) -> tuple[int, int] | None:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """Return the CPU time (user and system, every thread) ``pid`` has used, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name, in parentheses, may hold spaces: fields follow its end.
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # utime and stime are fields 14 and 15 of proc(5), the 12th and 13th after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> bool:
     """Reset the peak RSS (VmHWM) of ``pid`` to its current RSS; tell whether it worked."""
     try:
@@ -196,6 +208,11 @@ class Server:
         """Return {worker pid: (VmRSS, VmHWM) in kB}."""
         found = {pid: memory_kb(pid) for pid in self.worker_pids()}
         return {pid: mem for pid, mem in found.items() if mem is not None}
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """Return {worker pid: CPU seconds used so far}."""
+        found = {pid: cpu_seconds(pid) for pid in self.worker_pids()}
+        return {pid: cpu for pid, cpu in found.items() if cpu is not None}
 
     def max_rss_mb(self) -> float | None:
         """Return the largest worker RSS in MB."""

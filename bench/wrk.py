@@ -23,6 +23,8 @@ class Result:
     p99: float | None
     non_2xx: int
     errors: int
+    # The server's worker CPU milliseconds per request, when the caller measured it.
+    cpu_ms: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

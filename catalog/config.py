@@ -224,12 +224,24 @@ def redis_url(value: str) -> str:
     return url
 
 
+# Threads per gunicorn worker: enough to keep serving beside slow clients and long
+# downloads, fewer than the default DATABASE_POOL_SIZE so that each has a connection.
+DEFAULT_THREADS = 4
+
+
 def web_concurrency() -> int:
     """Return how many gunicorn workers to run: ``WEB_CONCURRENCY``, else 2 per core + 1."""
     if os.environ.get("WEB_CONCURRENCY"):
         return count("WEB_CONCURRENCY", os.environ["WEB_CONCURRENCY"], minimum=1)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(2 * (cores or 1) + 1, MAX_DEFAULT_WORKERS)
+
+
+def web_threads() -> int:
+    """Return how many threads each gunicorn worker runs: ``WEB_THREADS``, else 4."""
+    if os.environ.get("WEB_THREADS"):
+        return count("WEB_THREADS", os.environ["WEB_THREADS"], minimum=1)
+    return DEFAULT_THREADS
 
 
 def connect_args(

@@ -3,10 +3,13 @@
 These are not benchmarks (nothing here is timed); they keep ``make bench`` honest.
 """
 
+import os
+import time
+
 import psycopg
 import pytest
 
-from bench import load, profiling, report, wrk
+from bench import load, profiling, report, servers, wrk
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:41234/
@@ -160,9 +163,9 @@ def _verdicts(results):
 
 
 def test_targets_pass_when_every_bar_is_met():
-    verdicts = _verdicts(_results(large_ratio=0.4, large_p99=12.0))
+    verdicts = _verdicts(_results(large_ratio=0.7, large_p99=12.0))
     assert set(verdicts.values()) == {"PASS"}
-    assert len(verdicts) == 6 + 1 + 8 + 2 + 1
+    assert len(verdicts) == 7 + 1 + 9 + 2 + 1
 
 
 def test_targets_fail_on_low_ratio_slow_p99_and_errors():
@@ -232,6 +235,40 @@ def test_results_render_every_size_endpoint_and_verdict():
     assert "| search ratio to hello at 1,000,000 | ≥ 0.05 | not available | FAIL |" in text
     assert "Catalog downloads 4.20× faster than the naive version." in text
     assert "| 0.400 |" in text
+    assert "| noop ratio to hello at 1,000,000 | ≥ 0.6 | 0.400 | FAIL |" in text
+
+
+def test_cpu_per_request_is_shown_beside_hello_s():
+    found = {"cpu_ms": 2.2041, "hello_cpu_ms": 0.6}
+    assert report._cpu(found) == "2.20 (0.60)"
+    assert report._cpu({}) == "–"
+
+
+def test_cpu_seconds_of_a_process_grow_with_its_work():
+    before = servers.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.1
+    while time.process_time() < deadline:
+        pass
+    after = servers.cpu_seconds(os.getpid())
+    assert before is not None
+    assert after is not None
+    assert after - before >= 0.05
+    assert servers.cpu_seconds(2**22 + 1) is None
+
+
+def test_the_benchmark_app_adds_a_no_op_route_production_lacks(make_app):
+    from bench.app import NOOP_PATH, create_app
+
+    config = {"TESTING": True, "SECRET_KEY": "test-secret-key"}
+    production = make_app(**config)
+    assert NOOP_PATH not in {rule.rule for rule in production.url_map.iter_rules()}
+    bench_app = create_app({**config, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    response = bench_app.test_client().get(NOOP_PATH)
+    assert response.status_code == 200
+    assert response.data == b"ok"
+    # Through the whole stack: the request log's id and the security headers.
+    assert "X-Request-ID" in response.headers
+    assert "Content-Security-Policy" in response.headers
 
 
 def test_profile_summary_attributes_samples_to_phases(tmp_path):

@@ -29,10 +29,13 @@ def test_a_new_report_keeps_the_search_plans_section_and_nothing_else():
     previous = RESULTS.read_text()
     section = previous[previous.index("## Search plans") : previous.index("## Environment")]
     assert "EXPLAIN ANALYZE" in section
+    fixed_cost = previous[previous.index("## Fixed cost") : previous.index("## Search plans")]
+    assert "calls per request" in fixed_cost
 
     text = report.render({"meta": META, "sizes": {}, "failure": None}, previous)
     assert text.count("## Search plans") == 1
     assert section in text
+    assert fixed_cost in text
     assert text.index("## Search plans") < text.index("## Environment")
     # The previous run's own figures are not carried over.
     assert previous.split("\n", 3)[2] not in text

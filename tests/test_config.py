@@ -112,7 +112,7 @@ def test_secret_key_from_environment(monkeypatch):
 ROOT = Path(__file__).resolve().parent.parent
 # Read by the programs around the app rather than by catalog/config.py; each is checked
 # below where it is read.
-READ_ELSEWHERE = {"PORT", "WEB_CONCURRENCY", "FLASK_DEBUG", "PROCFILE"}
+READ_ELSEWHERE = {"PORT", "WEB_CONCURRENCY", "WEB_THREADS", "FLASK_DEBUG", "PROCFILE"}
 # Set by the platform's add-on, so the manifest provisions it instead of describing it.
 PROVISIONED = {"DATABASE_URL"}
 

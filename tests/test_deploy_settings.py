@@ -8,16 +8,24 @@ from pathlib import Path
 import pytest
 
 from catalog import create_app
-from catalog.config import ENVIRONMENT, MAX_DEFAULT_WORKERS, ConfigError, web_concurrency
+from catalog.config import (
+    DEFAULT_THREADS,
+    DEFAULTS,
+    ENVIRONMENT,
+    MAX_DEFAULT_WORKERS,
+    ConfigError,
+    web_concurrency,
+    web_threads,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Set by the platform or its add-ons rather than by hand.
 PLATFORM_SET = {"DATABASE_URL", "PORT"}
-SERVER_SETTINGS = ("PORT", "WEB_CONCURRENCY")
+SERVER_SETTINGS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS")
 
 
 def gunicorn_settings(monkeypatch, **env) -> dict:
-    for name in ("PORT", "WEB_CONCURRENCY"):
+    for name in SERVER_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -28,6 +36,24 @@ def test_gunicorn_listens_on_port_with_web_concurrency_workers(monkeypatch):
     settings = gunicorn_settings(monkeypatch, PORT="5123", WEB_CONCURRENCY="3")
     assert settings["bind"] == "0.0.0.0:5123"
     assert settings["workers"] == 3
+
+
+def test_gunicorn_runs_threaded_workers_of_web_threads_threads(monkeypatch):
+    settings = gunicorn_settings(monkeypatch, WEB_THREADS="6")
+    assert settings["worker_class"] == "gthread"
+    assert settings["threads"] == 6
+    assert gunicorn_settings(monkeypatch)["threads"] == DEFAULT_THREADS
+
+
+def test_default_threads_each_have_a_database_connection():
+    assert DEFAULTS["DATABASE_POOL_SIZE"] > DEFAULT_THREADS
+
+
+@pytest.mark.parametrize("value", ["0", "some"])
+def test_bad_web_threads_is_refused_in_one_line(monkeypatch, value):
+    monkeypatch.setenv("WEB_THREADS", value)
+    with pytest.raises(ConfigError, match="WEB_THREADS must be a whole number"):
+        web_threads()
 
 
 def test_gunicorn_defaults_to_port_8000_and_workers_by_cores(monkeypatch):

@@ -18,7 +18,8 @@ Before the view:
 4. ``bodies``: a JSON body sent to a page gets 415, before the CSRF check would
    read it as a form and refuse it for a missing token; then ``uploads`` raises the
    body limit of the routes that take a picture, before anything reads their body.
-5. Flask-WTF's CSRF check on every page write (the API exempts itself).
+5. Flask-WTF's CSRF check on every page write (the API exempts itself); reads skip
+   it at once (``hooks``).
 6. ``connections``: a ``@read_only`` view's connection is put in autocommit before
    anything queries: the limits and the user loader below may.
 7. ``limits``: a write over its budget gets 429 before any work for it; the key may
@@ -36,6 +37,10 @@ to log the final status and send ``X-Request-ID``.
 At teardown: ``outages`` ends the request's transaction first, tolerating a connection
 lost after the answer was made, then Flask-SQLAlchemy removes the session.
 
+The session itself (``sessions``) is Flask's signed cookie, opened as the request
+context is pushed and saved after the ``after_request`` hooks;
+a request that sends no cookie and a session left empty cost it nothing.
+
 Error handlers are chosen by the exception's class, not by order: ``errors`` renders
 every HTTP error (a page, or problem+json under /api/), ``outages`` turns a database
 that cannot answer into 503, ``hosts`` answers a refused host. ``templating`` gives
@@ -52,11 +57,13 @@ from catalog.web import (
     connections,
     converters,
     errors,
+    hooks,
     hosts,
     limits,
     outages,
     request_log,
     security,
+    sessions,
     static_files,
     templating,
     uploads,
@@ -66,12 +73,14 @@ from catalog.web import (
 
 def init_app(app: Flask) -> None:
     """Install the web plumbing in the order this module's docstring explains."""
+    sessions.init_app(app)
     hosts.init_app(app)
     request_log.init_app(app)
     security.init_app(app)
     bodies.init_app(app)
     uploads.init_app(app)
     csrf.init_app(app)
+    hooks.guard_csrf(app)
     outages.init_app(app)
     connections.init_app(app)
     limits.init_app(app)

@@ -19,10 +19,12 @@ back to counting in Redis, with a line in the log, as soon as one answers.
 """
 
 import logging
+from functools import partial
 from typing import Any
 
 import redis
 from flask import Blueprint, Flask, current_app, request
+from flask.globals import _cv_request
 from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 from redis.backoff import NoBackoff
@@ -30,7 +32,7 @@ from redis.retry import Retry
 
 from catalog import identity
 from catalog.extensions import limiter
-from catalog.web import outages
+from catalog.web import hooks, outages
 
 SETTINGS = {
     "RATELIMIT_ENABLED": True,
@@ -100,6 +102,17 @@ def is_unlimited() -> bool:
     return request.method in READS and request.endpoint not in SIGN_IN
 
 
+def is_limited() -> bool:
+    return not is_unlimited()
+
+
+def limiter_ran() -> bool:
+    """Tell whether the limiter looked at this request (it keeps its state on the context)."""
+    # Looked up in the context's own attributes: hasattr through the proxy would raise
+    # and catch an AttributeError on every request the limiter skipped.
+    return "_limiter_request_context" in vars(_cv_request.get())
+
+
 def _writes_message() -> str:
     return (
         f"Too many changes in a short time (the limit is {write_limit()}); "
@@ -155,6 +168,16 @@ def init_app(app: Flask) -> None:
     # starts out presumed alive, not in the fallback an earlier app's outage left.
     limiter._storage_dead = False
     limiter.init_app(app)
+    # The limiter's hooks would run for every request; on a read it does not limit, its
+    # own filter (is_unlimited) lets it through, after it looked the view up, and its
+    # after-request and teardown hooks make its state for the request only to find it
+    # empty. Skipped then, they cost a test each.
+    hooks.guard_before(app, limiter._check_request_limit, is_limited)
+    hooks.guard_after(
+        app, lambda hook: isinstance(hook, partial) and hook.args == (limiter,), limiter_ran
+    )
+    release = limiter._Limiter__release_context  # type: ignore[attr-defined]  # name-mangled
+    hooks.guard_teardown(app, release, limiter_ran)
     # Flask-Limiter logs when it falls back (a warning) and when Redis is back (info) on
     # its own logger, which nothing prints at info; print it where the app's lines go.
     if default_handler not in limiter.logger.handlers:

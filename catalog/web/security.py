@@ -6,10 +6,11 @@ development shows what production will block; the redirect to HTTPS and HSTS fol
 answers to is catalog.web.hosts's.
 """
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from catalog.web import hooks
 from catalog.web.bodies import WRITES
 from catalog.web.errors import API_PREFIX
 
@@ -54,6 +55,39 @@ def refuse_plain_http_api_writes() -> None:
     abort(400, description=detail)
 
 
+def is_https() -> bool:
+    """Tell whether the request came over HTTPS, by Talisman's own test."""
+    return request.is_secure or request.environ.get("HTTP_X_FORWARDED_PROTO") == "https"
+
+
+class SecurityHeaders:
+    """Talisman's response headers, computed once instead of on every response.
+
+    They depend on Talisman's settings and on one fact of the request, whether it came
+    over HTTPS (HSTS is sent only then), so each of the two lists is Talisman's own
+    answer, taken once, at start. Talisman would redo them per view had a view
+    options of its own (``@talisman(...)``) or with a CSP nonce; no view has, and
+    ``init_app`` keeps Talisman's per-response hook when a nonce is configured.
+    """
+
+    def __init__(self, app: Flask, talisman: Talisman) -> None:
+        self.headers: dict[bool, list[tuple[str, str]]] = {}
+        for secure in (False, True):
+            scheme = "https" if secure else "http"
+            with app.test_request_context(base_url=f"{scheme}://localhost/"):
+                response = Response()
+                response.headers.clear()
+                talisman._set_response_headers(response)
+                self.headers[secure] = list(response.headers.items())
+
+    def __call__(self, response: Response) -> Response:
+        # Set, not added: as Talisman does, these replace any a view set itself.
+        headers = response.headers
+        for name, value in self.headers[is_https()]:
+            headers[name] = value
+        return response
+
+
 def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
@@ -68,7 +102,7 @@ def init_app(app: Flask) -> None:
         # Registered before Talisman's redirect, so it answers these requests first.
         app.before_request(refuse_plain_http_api_writes)
     # Talisman keeps its app on the instance, so each app gets its own.
-    app.extensions["talisman"] = Talisman(
+    talisman = app.extensions["talisman"] = Talisman(
         app,
         force_https=force_https,
         force_https_permanent=True,
@@ -83,3 +117,13 @@ def init_app(app: Flask) -> None:
         session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
     )
+    if not talisman.content_security_policy_nonce_in:
+        # Its hooks would ask the same questions of every request and get the same answers.
+        hooks.replace(
+            app.after_request_funcs[None],
+            lambda hook: hook == talisman._set_response_headers,
+            SecurityHeaders(app, talisman),
+        )
+        app.before_request_funcs[None].remove(talisman._make_nonce)
+    # A request already on HTTPS needs no redirect (the test Talisman itself makes first).
+    hooks.guard_before(app, talisman._force_https, lambda: not is_https())

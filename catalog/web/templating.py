@@ -18,9 +18,9 @@ from catalog.search import QUERY_MAX
 
 def timestamp(value: datetime) -> Markup:
     """Show a UTC ``value`` to the minute, with its exact time for machines."""
-    return Markup('<time datetime="{}">{} UTC</time>').format(
-        value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
-    )
+    # A datetime's text is digits and "-:+T ." only: nothing in it needs escaping.
+    html = f'<time datetime="{value.isoformat()}">{value:%Y-%m-%d %H:%M} UTC</time>'
+    return Markup(html)  # noqa: S704
 
 
 def permissions() -> dict[str, object]:
