@@ -41,7 +41,8 @@ def page_fields(page: str) -> dict:
         "name": one(r"<h1>(.*?)</h1>"),
         "description": html.unescape(description.group(1)) if description else "",
         "category": one(r"<dt>Category</dt><dd>(.*?)</dd>"),
-        "owner": one(r"<dt>Owner</dt><dd>(.*?)</dd>"),
+        # The owner's name links to their items: compare the text the link shows.
+        "owner": one(r'<dt>Owner</dt><dd><a class="owner" href="/users/\d+/">(.*?)</a></dd>'),
         "created": one(r'<dt>Added</dt><dd><time datetime="([^"]+)">'),
         "updated": one(r'<dt>Updated</dt><dd><time datetime="([^"]+)">'),
     }
