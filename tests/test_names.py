@@ -151,8 +151,11 @@ def test_forms_keep_names_composed(app, soccer, signed_in):
     assert created.status_code == 302
     assert names(app, Item) == ["Match Ball", COMPOSED]
     assert names(app, Category) == ["Soccer", COMPOSED]
-    # The composed and the decomposed spelling are one name: the second is a duplicate.
-    _, again = submit(ada, "/catalog/new", {"name": COMPOSED, "category": str(soccer)})
+    # The composed and the decomposed spelling are one name: another item under it is a
+    # duplicate (a different description, so that it is not the same form sent again).
+    _, again = submit(
+        ada, "/catalog/new", {"name": COMPOSED, "category": str(soccer), "description": "Other."}
+    )
     assert again.status_code == 422
 
 

@@ -88,7 +88,6 @@ def test_breadcrumbs_end_with_their_last_link_not_a_slash(app, client, auth, dem
         assert crumbs(response.get_data(as_text=True)).endswith("</a>"), path
 
 
-@pytest.mark.backend_independent
 def test_the_search_page_has_one_search_box(client):
     page = client.get("/search").get_data(as_text=True)
     assert page.count('type="search"') == 1
