@@ -39,6 +39,7 @@ from catalog.serialize import (
     picture_fields,
 )
 from catalog.text import xml_text
+from catalog.web.caching import validated
 
 bp = Blueprint("feeds", __name__)
 
@@ -203,6 +204,7 @@ def _catalog_chunks(
 
 
 @bp.get("/catalog.json")
+@validated(personal=False)
 def catalog_json() -> Response:
     """Stream the whole catalog: every category with all of its items."""
     categories = list(db.session.scalars(select(Category).order_by(Category.id)))
@@ -229,6 +231,7 @@ def tag_uri(date: str, specific: str) -> str:
 
 
 @bp.get("/catalog/latest.atom")
+@validated(personal=False)
 def latest_atom() -> Response:
     """Serve an Atom feed of the newest items, newest first."""
     rows = db.session.execute(

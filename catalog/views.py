@@ -12,6 +12,7 @@ from catalog.lookups import category_row, item_row
 from catalog.models import Category, Image, Item
 from catalog.serialize import AnyRow
 from catalog.text import storable
+from catalog.web.caching import validated
 from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
@@ -59,6 +60,7 @@ def latest_items(limit: int) -> Sequence[AnyRow]:
 
 @bp.get("/")
 @read_only
+@validated()
 def index() -> str:
     """Show every category with its item count, and the latest items.
 
@@ -86,6 +88,7 @@ def index() -> str:
 
 @bp.get("/catalog/<category_slug>/")
 @read_only
+@validated()
 def category(category_slug: str) -> str:
     """Show one page of a category's items in name order.
 
@@ -131,6 +134,7 @@ def category(category_slug: str) -> str:
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
+@validated()
 def item(category_slug: str, item_slug: str) -> str:
     """Show one item with its category, owner, dates and picture."""
     item = item_row(category_slug, item_slug)
