@@ -21,7 +21,7 @@ from functools import cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Response, abort, current_app, g, make_response, request
+from flask import Response, abort, current_app, make_response, request
 from sqlalchemy import select
 from werkzeug.http import quote_etag, unquote_etag
 
@@ -36,6 +36,7 @@ MARKER = select(CatalogState.marker).where(CatalogState.id == MARKER_ID)
 PAGE_SETTINGS = ("ITEMS_PER_PAGE", "LATEST_ITEMS", "DEV_LOGIN", "DEBUG", "TESTING")
 PUBLIC = "public, no-cache"
 PRIVATE = "private, no-cache"
+_ETAG = "catalog.page_etag"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -79,16 +80,17 @@ def revalidate(personal: bool = True) -> None:
     must be read before what the page shows, never after, or a page from before a
     change could carry the ETag of after it.
     """
-    if "page_etag" in g:
+    # Kept with the request, not in ``g``: an app context can outlive one request.
+    if _ETAG in request.environ:
         return
-    g.page_etag = None
+    request.environ[_ETAG] = None
     if personal and _private():
         return
     etag = page_etag()
     if request.if_none_match.contains_weak(unquote_etag(etag)[0]):
         response = current_app.response_class(status=304)
         abort(_headers(response, etag, PUBLIC, personal))
-    g.page_etag = etag
+    request.environ[_ETAG] = etag
 
 
 def _headers(response: Response, etag: str | None, policy: str, personal: bool) -> Response:
@@ -119,7 +121,7 @@ def validated(personal: bool = True, deferred: bool = False) -> Callable[[V], V]
                 return _headers(response, None, PRIVATE, personal)
             if response.status_code != 200:
                 return response
-            return _headers(response, g.get("page_etag"), PUBLIC, personal)
+            return _headers(response, request.environ.get(_ETAG), PUBLIC, personal)
 
         return cast(V, wrapper)
 

@@ -1,0 +1,288 @@
+"""Validators for anonymous readers: 304 before the view, and never a stale page after a change.
+
+Every page, feed and API read that shows the Match Ball is read once by an anonymous
+client; then the ball, its category, its picture or its owner's name changes, through
+the forms or the API, and each old ETag is sent back: every answer is 200 with the new
+content, none is 304.
+"""
+
+import io
+
+import pytest
+from support.api_data import seed_api_catalog
+from support.html_forms import submit
+from support.pictures import solid
+
+from catalog.demo import DEMO_ISSUER
+from catalog.extensions import db
+from catalog.models import CatalogState, Item
+from catalog.oidc import upsert_user
+from catalog.seed import seed_synthetic
+from catalog.web.caching import PRIVATE, PUBLIC
+
+PAGES = (
+    "/",
+    "/catalog/soccer/",
+    "/catalog/soccer/match-ball/",
+    "/search?q=ball",
+    "/catalog.json",
+    "/catalog/latest.atom",
+    "/api/v1/categories",
+    "/api/v1/items",
+    "/api/v1/items?category=soccer",
+    "/api/v1/items?q=ball",
+)
+
+
+@pytest.fixture
+def seeded(app):
+    return seed_api_catalog(app)
+
+
+@pytest.fixture
+def pages(seeded):
+    """Every URL that shows the Match Ball, its category and its owner."""
+    return (*PAGES, f"/api/v1/items/{seeded.items['ball']}")
+
+
+def etags(client, urls) -> dict[str, str]:
+    """Read each of ``urls`` and return its ETag, checking that it is validated."""
+    found = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found[url] = response.headers["ETag"]
+        again = client.get(url, headers={"If-None-Match": found[url]})
+        assert again.status_code == 304, url
+    return found
+
+
+def revalidated(client, old: dict[str, str]) -> dict[str, str]:
+    """Send each old ETag back; assert a full, new answer for each; return the bodies."""
+    bodies = {}
+    for url, etag in old.items():
+        response = client.get(url, headers={"If-None-Match": etag})
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        assert response.headers["ETag"] != etag, url
+        bodies[url] = response.get_data(as_text=True)
+    return bodies
+
+
+def test_anonymous_pages_are_public_and_revalidated(client, seeded, pages):
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == PUBLIC, url
+        etag = response.headers["ETag"]
+        for sent in (etag, f"W/{etag}" if not etag.startswith("W/") else etag[2:], f'"x", {etag}'):
+            not_modified = client.get(url, headers={"If-None-Match": sent})
+            assert not_modified.status_code == 304, (url, sent)
+            assert not_modified.data == b""
+            assert not_modified.headers["ETag"] == etag
+            assert not_modified.headers["Cache-Control"] == PUBLIC
+        assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_html_pages_vary_by_cookie(client, seeded):
+    for url in PAGES[:4]:
+        response = client.get(url)
+        assert "Cookie" in response.vary, url
+        not_modified = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        assert "Cookie" in not_modified.vary, url
+
+
+def test_signed_in_pages_are_private_and_never_validated(seeded, signed_in, client):
+    anonymous = client.get("/").headers["ETag"]
+    ada = signed_in("ada")
+    for url in PAGES[:4]:
+        response = ada.get(url, headers={"If-None-Match": anonymous})
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == PRIVATE
+        assert "ETag" not in response.headers
+        assert "Cookie" in response.vary
+    assert "Ada Brooks" in ada.get("/", headers={"If-None-Match": anonymous}).text
+
+
+def test_a_304_costs_one_query_and_runs_no_view(client, seeded, pages, count_queries):
+    for url, etag in etags(client, pages).items():
+        with count_queries() as queries:
+            response = client.get(url, headers={"If-None-Match": etag})
+        assert response.status_code == 304
+        # The marker, or for one item its row (its ETag is its version).
+        assert len(queries) == 1, (url, queries)
+
+
+def test_etags_differ_by_url_and_by_settings(app, client, seeded):
+    first = client.get("/catalog/soccer/").headers["ETag"]
+    assert client.get("/catalog/hockey/").headers["ETag"] != first
+    assert client.get("/catalog/soccer/?after=a").headers["ETag"] != first
+    app.config["ITEMS_PER_PAGE"] = 1
+    assert client.get("/catalog/soccer/").headers["ETag"] != first
+
+
+def test_refusals_and_empty_searches_carry_no_etag(client, seeded):
+    for url, status in (("/catalog/nope/", 404), ("/search?q=x&page=0", 400), ("/search", 200)):
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert "ETag" not in response.headers, url
+
+
+def _ball(app) -> Item:
+    with app.app_context():
+        item = db.session.scalar(db.select(Item).where(Item.slug == "match-ball"))
+        db.session.expunge(item)
+        return item
+
+
+def _edit_form(app, **fields) -> dict:
+    item = _ball(app)
+    return {
+        "name": item.name,
+        "category": str(item.category_id),
+        "description": item.description,
+        "image_alt": item.image_alt,
+        "version": str(item.version),
+        **fields,
+    }
+
+
+def _form_description(app, signed_in, seeded):
+    ada = signed_in("ada")
+    data = _edit_form(app, description="Now with a pump.")
+    assert ada.post("/catalog/soccer/match-ball/edit", data=data).status_code == 302
+    return "Now with a pump."
+
+
+def _api_description(app, signed_in, seeded):
+    response = signed_in("ada").patch(
+        f"/api/v1/items/{seeded.items['ball']}",
+        json={"description": "Now with a pump."},
+        headers=seeded.bearer("ada"),
+    )
+    assert response.status_code == 200
+    return "Now with a pump."
+
+
+def _form_picture(app, signed_in, seeded):
+    data = _edit_form(app, picture=(io.BytesIO(solid("JPEG", size=(640, 480))), "ball.jpg"))
+    response = signed_in("ada").post(
+        "/catalog/soccer/match-ball/edit", data=data, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+    return "/images/"
+
+
+def _api_picture(app, signed_in, seeded):
+    response = signed_in("ada").put(
+        f"/api/v1/items/{seeded.items['ball']}/image",
+        data=solid("PNG", size=(640, 480)),
+        headers={**seeded.bearer("ada"), "Content-Type": "image/png"},
+    )
+    assert response.status_code == 200, response.text
+    return "/images/"
+
+
+def _owner_name(app, signed_in, seeded):
+    # What the sign-in callback does with the provider's claims.
+    with app.app_context():
+        upsert_user(DEMO_ISSUER, "ada", {"name": "Ada Lovelace"})
+        db.session.commit()
+    return "Ada Lovelace"
+
+
+def _category_description(app, signed_in, seeded):
+    lena = signed_in("lena")
+    data = {"name": "Soccer", "description": "Football, to most of the world."}
+    assert lena.post("/categories/soccer/edit", data=data).status_code == 302
+    return "Football, to most of the world."
+
+
+# Each change, and the pages that show what it changed (every page gets a new ETag).
+CHANGES = {
+    "item through the form": (_form_description, ("/catalog/soccer/match-ball/", "/api/v1/items")),
+    "item through the API": (_api_description, ("/catalog/soccer/match-ball/", "/catalog.json")),
+    "picture through the form": (_form_picture, ("/", "/catalog/soccer/", "/search?q=ball")),
+    "picture through the API": (_api_picture, ("/catalog/soccer/match-ball/", "/api/v1/items")),
+    "owner's name at sign-in": (_owner_name, ("/catalog/soccer/match-ball/", "/catalog.json")),
+    "category through the form": (_category_description, ("/catalog/soccer/", "/catalog.json")),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_no_page_is_stale_after_a_change(app, client, seeded, signed_in, pages, change):
+    make, showing = change
+    old = etags(client, pages)
+    shown = make(app, signed_in, seeded)
+    bodies = revalidated(client, {url: etag for url, etag in old.items() if url in PAGES})
+    for url in showing:
+        assert shown in bodies[url], url
+
+
+def test_the_api_item_is_revalidated_after_its_own_changes(app, client, seeded, signed_in, pages):
+    url = pages[-1]
+    for make in (_api_description, _api_picture):
+        old = etags(client, [url])
+        make(app, signed_in, seeded)
+        revalidated(client, old)
+
+
+def test_a_renamed_item_moves_every_page_off_its_old_etag(app, client, seeded, signed_in, pages):
+    old = etags(client, pages)
+    data = _edit_form(app, name="Game Ball")
+    assert signed_in("ada").post("/catalog/soccer/match-ball/edit", data=data).status_code == 302
+    for url, etag in old.items():
+        response = client.get(url, headers={"If-None-Match": etag})
+        assert response.status_code != 304, url
+    assert "Game Ball" in client.get("/catalog/soccer/").text
+    assert "Game Ball" in client.get("/catalog/latest.atom").text
+
+
+def test_adding_and_deleting_items_moves_the_marker(app, client, seeded, signed_in):
+    ada = signed_in("ada")
+    old = etags(client, PAGES)
+    data = {"name": "Corner Flag", "category": str(seeded.categories["soccer"])}
+    assert ada.post("/catalog/new", data=data).status_code == 302
+    assert "Corner Flag" in revalidated(client, old)["/catalog/soccer/"]
+    old = etags(client, PAGES)
+    assert submit(ada, "/catalog/soccer/corner-flag/delete")[1].status_code == 302
+    assert "Corner Flag" not in revalidated(client, old)["/catalog/soccer/"]
+
+
+def test_rows_written_without_the_orm_move_the_marker(app, client, seeded):
+    old = etags(client, PAGES)
+    with app.app_context():
+        seed_synthetic(30)
+    revalidated(client, old)
+
+
+def test_what_pages_do_not_show_leaves_the_marker(app, client, seeded, signed_in):
+    old = etags(client, PAGES)
+    ada = signed_in("ada")  # a session row; her name is as it was
+    ada.post("/account/tokens", data={"label": "another script"})
+    with app.app_context():
+        # Sam signs in again, his name and e-mail unchanged.
+        claims = {"name": "Sam Okafor", "email": "sam@example.com", "email_verified": True}
+        upsert_user(DEMO_ISSUER, "sam", claims)
+        db.session.commit()
+    for url, etag in old.items():
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304, url
+
+
+def test_a_refused_change_leaves_the_marker(app, client, seeded, signed_in):
+    with app.app_context():
+        before = db.session.get(CatalogState, 1).marker
+    stale = _edit_form(app, description="From an old form.", version="0")
+    assert signed_in("ada").post("/catalog/soccer/match-ball/edit", data=stale).status_code == 409
+    with app.app_context():
+        assert db.session.get(CatalogState, 1).marker == before
+
+
+def test_a_missing_marker_row_is_put_back_by_the_next_change(app, client, seeded, signed_in):
+    with app.app_context():
+        db.session.execute(db.delete(CatalogState))
+        db.session.commit()
+    old = etags(client, PAGES)
+    _api_description(app, signed_in, seeded)
+    revalidated(client, old)
+    with app.app_context():
+        assert len(db.session.get(CatalogState, 1).marker) == 32
