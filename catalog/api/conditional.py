@@ -1,9 +1,12 @@
 """Conditional requests: ETags on reads, ``If-None-Match`` (304) and ``If-Match`` (412).
 
-An item's ETag is made of its id and version, so checking one costs nothing
-beyond loading the item, and it is what ``If-Match`` names. A list's ETag is the
-catalog's, as the pages have it (catalog.web.caching): known before the list is read,
-so a 304 costs one query. The headers are read by werkzeug (``request.if_match``,
+An item's ETag is made of its id and version, which is what ``If-Match`` checks.
+Read, an item also shows its category's and its owner's names, which change without
+its version: so a read's ETag adds, after a dot, the digest of the catalog's change
+marker and the URL (catalog.web.caching), and a tag sent back with the same digest is
+answered 304 without reading the item. ``If-Match`` reads only the part before the
+dot. A list's ETag is that digest alone, known before the list is read: a 304 costs
+one query. The headers are read by werkzeug (``request.if_match``,
 ``request.if_none_match``).
 """
 
@@ -24,6 +27,22 @@ ETAGS_MAX = 1024
 def item_etag(item_id: int, version: int) -> str:
     """Return the strong ETag of item ``item_id`` at ``version``."""
     return quote_etag(f"item-{item_id}-v{version}")
+
+
+def read_etag(item_id: int, version: int, digest: str) -> str:
+    """Return the strong ETag of a read of item ``item_id`` at ``version``, the catalog's
+    state being ``digest`` (catalog.web.caching.page_digest)."""
+    return quote_etag(f"item-{item_id}-v{version}.{digest}")
+
+
+def unchanged_read(item_id: int, digest: str) -> Response | None:
+    """Return a 304 response when ``If-None-Match`` has a read ETag of item ``item_id``
+    made while the catalog was as ``digest`` says it is now: the item cannot have changed."""
+    prefix, suffix = f"item-{item_id}-v", f".{digest}"
+    for tag in request.if_none_match.as_set(include_weak=True):
+        if tag.startswith(prefix) and tag.endswith(suffix):
+            return not_modified(quote_etag(tag))
+    return None
 
 
 def json_response(
@@ -80,8 +99,17 @@ def check_if_match(etag: str, tags: ETags | None) -> None:
     """Abort with 412 unless ``tags`` (from ``if_match``) are None, ``*``, or list ``etag``.
 
     The comparison is strong, as RFC 9110 requires for ``If-Match``: a weak tag never matches.
+    A read's ETag matches by its item and version, the part before its dot (``read_etag``).
     """
-    if tags is not None and not tags.contains(unquote_etag(etag)[0]):
+    version = unquote_etag(etag)[0]
+    if (
+        tags is not None
+        and not tags.star_tag
+        and not any(
+            tag == version or tag.startswith(f"{version}.")
+            for tag in tags.as_set(include_weak=False)
+        )
+    ):
         abort(
             412,
             description="The item changed since you read it (its ETag is now "

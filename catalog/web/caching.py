@@ -60,12 +60,18 @@ def marker() -> str:
     return db.session.scalar(MARKER) or ""
 
 
-def page_etag() -> str:
-    """Return the weak ETag of the page this request asks for, as the catalog is now."""
+def page_digest() -> str:
+    """Return a digest of what this request's answer is made from: the code, the settings,
+    the catalog's change marker (read here, before anything the answer shows) and the URL."""
     config = current_app.config
     settings = "|".join(str(config.get(name)) for name in PAGE_SETTINGS)
     key = f"{code_version()}|{settings}|{marker()}|{request.url}"
-    return quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32], weak=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def page_etag() -> str:
+    """Return the weak ETag of the page this request asks for, as the catalog is now."""
+    return quote_etag(page_digest(), weak=True)
 
 
 def _private() -> bool:
