@@ -28,6 +28,7 @@ ORDER = (
     "api_list",
     "api_item",
     "conditional",
+    "conditional_page",
 )
 
 

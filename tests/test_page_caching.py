@@ -3,21 +3,27 @@
 Every page, feed and API read that shows the Match Ball is read once by an anonymous
 client; then the ball, its category, its picture or its owner's name changes, through
 the forms or the API, and each old ETag is sent back: every answer is 200 with the new
-content, none is 304.
+content, none is 304. The same holds for pages asked for again without a validator,
+which the server keeps rendered (in-process, or in Redis with ``REDIS_URL``).
 """
 
 import io
+import shutil
+import time
 
 import pytest
+from sqlalchemy import text
 from support.api_data import seed_api_catalog
 from support.html_forms import submit
 from support.pictures import solid
+from support.redis_servers import HungRedis, RedisServer
 
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
 from catalog.models import CatalogState, Item
 from catalog.oidc import upsert_user
 from catalog.seed import seed_synthetic
+from catalog.web import caching
 from catalog.web.caching import PRIVATE, PUBLIC
 
 PAGES = (
@@ -37,6 +43,23 @@ PAGES = (
 @pytest.fixture
 def seeded(app):
     return seed_api_catalog(app)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hung_redis():
+    server = HungRedis(hold=3)
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -216,6 +239,8 @@ def test_no_page_is_stale_after_a_change(app, client, seeded, signed_in, pages, 
     bodies = revalidated(client, old)
     for url in showing:
         assert shown in bodies[url], url
+        # Asked for again without a validator: kept when it was rendered after the change.
+        assert shown in client.get(url).text, url
 
 
 def test_the_api_item_is_revalidated_after_its_own_changes(app, client, seeded, signed_in, pages):
@@ -301,3 +326,69 @@ def test_a_read_etag_still_names_its_version_for_if_match(app, client, seeded, s
         url, json={"description": "Again."}, headers={**seeded.bearer("ada"), "If-Match": read}
     )
     assert again.status_code == 412
+
+
+def test_a_page_asked_for_again_is_served_as_rendered_without_the_view(
+    app, client, seeded, count_queries
+):
+    for url in (*PAGES[:4], "/api/v1/items?limit=1"):
+        first = client.get(url)
+        with count_queries() as queries:
+            again = client.get(url)
+        assert len(queries) == 1, (url, queries)  # the marker alone
+        assert again.status_code == 200
+        assert again.data == first.data, url
+        for name in ("ETag", "Cache-Control", "Content-Type", "Link"):
+            assert again.headers.get(name) == first.headers.get(name), (url, name)
+    assert 'rel="next"' in client.get("/api/v1/items?limit=1").headers["Link"]
+
+
+def test_signed_in_pages_and_streams_are_never_kept(app, seeded, signed_in, client):
+    ada = signed_in("ada")
+    for url in PAGES[:4]:
+        ada.get(url)
+    client.get("/catalog.json").get_data()
+    assert len(app.extensions[caching.PAGES_EXTENSION]._pages) == 0
+    client.get("/")
+    assert len(app.extensions[caching.PAGES_EXTENSION]._pages) == 1
+    assert "Ada Brooks" not in client.get("/").text
+
+
+def test_nothing_is_kept_without_the_marker_row(app, client, seeded, count_queries):
+    with app.app_context():
+        db.session.execute(db.delete(CatalogState))
+        db.session.commit()
+    client.get("/")
+    with count_queries() as queries:
+        assert client.get("/").status_code == 200
+    assert len(queries) > 1
+
+
+def test_pages_are_kept_in_redis_with_an_expiry(make_app, database_url, redis_server, seeded):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_server.url)
+    first = app.test_client().get("/catalog/soccer/")
+    keys = list(redis_server.client().scan_iter(caching.REDIS_PREFIX + "*"))
+    assert len(keys) == 1
+    assert 0 < redis_server.client().ttl(keys[0]) <= caching.PAGE_SECONDS
+    # Another process of the same release finds it there.
+    other = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_server.url)
+    with other.app_context():
+        # Behind the marker's back, so that only a kept page still shows the old name.
+        db.session.execute(text("UPDATE items SET name = 'Renamed in SQL'"))
+        db.session.commit()
+    again = other.test_client().get("/catalog/soccer/")
+    assert again.data == first.data
+    assert "Match Ball" in again.text
+
+
+@pytest.mark.slow
+def test_a_hung_redis_costs_one_request_a_timeout_not_each(
+    make_app, database_url, hung_redis, seeded, caplog
+):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=hung_redis.url)
+    client = app.test_client()
+    started = time.monotonic()
+    for _ in range(5):
+        assert client.get("/catalog/soccer/").status_code == 200
+    assert time.monotonic() - started < 3
+    assert "rendering without it" in caplog.text

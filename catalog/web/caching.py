@@ -16,17 +16,24 @@ they may change. Its page is ``private, no-cache`` and has no ETag, and every pa
 """
 
 import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import redis
 from flask import Response, abort, current_app, make_response, request
 from sqlalchemy import select
-from werkzeug.http import quote_etag, unquote_etag
+from werkzeug.http import quote_etag
 
 from catalog.extensions import db
 from catalog.models import MARKER_ID, CatalogState
+from catalog.web.limits import redis_client
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -37,6 +44,20 @@ PAGE_SETTINGS = ("ITEMS_PER_PAGE", "LATEST_ITEMS", "DEV_LOGIN", "DEBUG", "TESTIN
 PUBLIC = "public, no-cache"
 PRIVATE = "private, no-cache"
 _ETAG = "catalog.page_etag"
+_KEY = "catalog.page_key"
+PAGES_EXTENSION = "catalog.pages"
+# Rendered pages kept: how many per process without Redis, for how long in Redis (a page
+# of an old marker is never asked for again, so this only bounds the memory it holds),
+# and the largest kept (/catalog.json streams, and is never kept).
+MEMORY_PAGES = 500
+PAGE_SECONDS = 600
+PAGE_MAX_BYTES = 256 * 1024
+# What a kept page keeps of its headers besides the body; the hooks add the rest.
+KEPT_HEADERS = ("Content-Type", "Link")
+REDIS_PREFIX = "catalog-page:"
+# Seconds the pages go without Redis after a call to it failed.
+REDIS_PAUSE = 30
+log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -60,18 +81,104 @@ def marker() -> str:
     return db.session.scalar(MARKER) or ""
 
 
-def page_digest() -> str:
+def page_digest(state: str | None = None) -> str:
     """Return a digest of what this request's answer is made from: the code, the settings,
-    the catalog's change marker (read here, before anything the answer shows) and the URL."""
+    the catalog's change marker (read here, before anything the answer shows, unless given
+    as ``state``) and the URL."""
     config = current_app.config
     settings = "|".join(str(config.get(name)) for name in PAGE_SETTINGS)
-    key = f"{code_version()}|{settings}|{marker()}|{request.url}"
+    state = marker() if state is None else state
+    key = f"{code_version()}|{settings}|{state}|{request.url}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def page_etag() -> str:
     """Return the weak ETag of the page this request asks for, as the catalog is now."""
     return quote_etag(page_digest(), weak=True)
+
+
+class MemoryPages:
+    """Rendered pages kept in this process, the most recently used ``size`` of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()  # gthread workers serve requests in threads
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def set(self, key: str, page: bytes) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+class RedisPages:
+    """Rendered pages kept in Redis, shared by every process, each for ``PAGE_SECONDS``.
+
+    Redis is a helper here too (catalog.web.limits): each call is bounded by its
+    timeouts, and after one fails the pages are rendered without it for
+    ``REDIS_PAUSE`` seconds, so that a hung Redis costs one request a second, not each.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.client = redis_client(url)
+        self._paused_until = 0.0
+
+    def _call(self, call: Callable[[], Any]) -> Any:
+        if time.monotonic() < self._paused_until:
+            return None
+        try:
+            return call()
+        except redis.RedisError as exc:
+            self._paused_until = time.monotonic() + REDIS_PAUSE
+            log.warning(
+                "page cache: Redis failed (%s); rendering without it for %d s", exc, REDIS_PAUSE
+            )
+            return None
+
+    def get(self, key: str) -> bytes | None:
+        page: bytes | None = self._call(lambda: self.client.get(REDIS_PREFIX + key))
+        return page
+
+    def set(self, key: str, page: bytes) -> None:
+        self._call(lambda: self.client.set(REDIS_PREFIX + key, page, ex=PAGE_SECONDS))
+
+
+def pages() -> MemoryPages | RedisPages:
+    """Return the app's store of rendered pages: Redis with ``REDIS_URL``, else in-process."""
+    store = current_app.extensions.get(PAGES_EXTENSION)
+    if store is None:
+        url = current_app.config.get("REDIS_URL")
+        store = RedisPages(url) if url else MemoryPages(MEMORY_PAGES)
+        current_app.extensions[PAGES_EXTENSION] = store
+    return cast(MemoryPages | RedisPages, store)
+
+
+def _kept(response: Response) -> bytes | None:
+    """Return ``response`` as the store keeps it, or None if it is not to be kept."""
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    body = response.get_data()
+    if len(body) > PAGE_MAX_BYTES:
+        return None
+    headers = [[name, response.headers[name]] for name in KEPT_HEADERS if name in response.headers]
+    return json.dumps(headers).encode() + b"\n" + body
+
+
+def _restored(page: bytes) -> Response:
+    headers, _, body = page.partition(b"\n")
+    response = current_app.response_class(body)
+    for name, value in json.loads(headers):
+        response.headers[name] = value
+    return response
 
 
 def _private() -> bool:
@@ -92,11 +199,19 @@ def revalidate(personal: bool = True) -> None:
     request.environ[_ETAG] = None
     if personal and _private():
         return
-    etag = page_etag()
-    if request.if_none_match.contains_weak(unquote_etag(etag)[0]):
+    state = marker()
+    digest = page_digest(state)
+    etag = quote_etag(digest, weak=True)
+    if request.if_none_match.contains_weak(digest):
         response = current_app.response_class(status=304)
         abort(_headers(response, etag, PUBLIC, personal))
     request.environ[_ETAG] = etag
+    # Without its row the marker says nothing of the catalog: nothing is kept then.
+    if state:
+        request.environ[_KEY] = digest
+        page = pages().get(digest)
+        if page is not None:
+            abort(_headers(_restored(page), etag, PUBLIC, personal))
 
 
 def _headers(response: Response, etag: str | None, policy: str, personal: bool) -> Response:
@@ -127,6 +242,11 @@ def validated(personal: bool = True, deferred: bool = False) -> Callable[[V], V]
                 return _headers(response, None, PRIVATE, personal)
             if response.status_code != 200:
                 return response
+            key = request.environ.get(_KEY)
+            if key is not None:
+                page = _kept(response)
+                if page is not None:
+                    pages().set(key, page)
             return _headers(response, request.environ.get(_ETAG), PUBLIC, personal)
 
         return cast(V, wrapper)
