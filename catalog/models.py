@@ -392,16 +392,14 @@ class CatalogState(Base):
 
 # What the marker follows: every table whose rows a page, a feed or the API shows. Users
 # are among them for their names; their sessions, tokens and idempotency keys are not.
-MARKED_TABLES = frozenset(
-    cast(Table, model.__table__).name for model in (Item, Category, User, Image)
-)
-_MARKED_CLASSES = (Item, Category, User, Image)
+MARKED_MODELS = (Item, Category, User, Image)
+MARKED_TABLES = frozenset(cast(Table, model.__table__).name for model in MARKED_MODELS)
 _CHANGED = "catalog_changed"
 MARKER_ID = 1
 
 
 def _marks(session: Session, instance: object, dirty: bool) -> bool:
-    if not isinstance(instance, _MARKED_CLASSES):
+    if not isinstance(instance, MARKED_MODELS):
         return False
     # Assigning a value it already had (a user signing in again) changes nothing.
     return not dirty or session.is_modified(instance)

@@ -392,3 +392,14 @@ def test_a_hung_redis_costs_one_request_a_timeout_not_each(
         assert client.get("/catalog/soccer/").status_code == 200
     assert time.monotonic() - started < 3
     assert "rendering without it" in caplog.text
+
+
+def test_a_process_keeps_its_most_recent_pages_within_its_bytes():
+    kept = caching.MemoryPages(size=10)
+    kept.set("a", b"1234")
+    kept.set("b", b"1234")
+    assert kept.get("a") == b"1234"  # now the most recent
+    kept.set("c", b"1234")
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (b"1234", None, b"1234")
+    kept.set("c", b"12")
+    assert kept.used == 6

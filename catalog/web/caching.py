@@ -46,10 +46,11 @@ PRIVATE = "private, no-cache"
 _ETAG = "catalog.page_etag"
 _KEY = "catalog.page_key"
 PAGES_EXTENSION = "catalog.pages"
-# Rendered pages kept: how many per process without Redis, for how long in Redis (a page
-# of an old marker is never asked for again, so this only bounds the memory it holds),
-# and the largest kept (/catalog.json streams, and is never kept).
-MEMORY_PAGES = 500
+# Rendered pages kept: how many bytes of them per process without Redis (a few hundred
+# pages), for how long in Redis (a page of an old marker is never asked for again, so
+# this only bounds the memory it holds), and the largest kept (/catalog.json streams,
+# and is never kept).
+MEMORY_BYTES = 16 * 2**20
 PAGE_SECONDS = 600
 PAGE_MAX_BYTES = 256 * 1024
 # What a kept page keeps of its headers besides the body; the hooks add the rest.
@@ -98,10 +99,11 @@ def page_etag() -> str:
 
 
 class MemoryPages:
-    """Rendered pages kept in this process, the most recently used ``size`` of them."""
+    """Rendered pages kept in this process, the most recently used up to ``size`` bytes."""
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.used = 0
         self._pages: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()  # gthread workers serve requests in threads
 
@@ -114,10 +116,11 @@ class MemoryPages:
 
     def set(self, key: str, page: bytes) -> None:
         with self._lock:
+            before = self._pages.pop(key, None)
+            self.used += len(page) - (len(before) if before is not None else 0)
             self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
+            while self.used > self.size:
+                self.used -= len(self._pages.popitem(last=False)[1])
 
 
 class RedisPages:
@@ -157,7 +160,7 @@ def pages() -> MemoryPages | RedisPages:
     store = current_app.extensions.get(PAGES_EXTENSION)
     if store is None:
         url = current_app.config.get("REDIS_URL")
-        store = RedisPages(url) if url else MemoryPages(MEMORY_PAGES)
+        store = RedisPages(url) if url else MemoryPages(MEMORY_BYTES)
         current_app.extensions[PAGES_EXTENSION] = store
     return cast(MemoryPages | RedisPages, store)
 
