@@ -162,7 +162,9 @@ def _verdicts(results):
 def test_targets_pass_when_every_bar_is_met():
     verdicts = _verdicts(_results(large_ratio=0.4, large_p99=12.0))
     assert set(verdicts.values()) == {"PASS"}
-    assert len(verdicts) == 6 + 1 + 8 + 2 + 1
+    # Ratios, the deep page, a p99 per endpoint (the two conditional GETs among them),
+    # /catalog.json's two, errors.
+    assert len(verdicts) == 6 + 1 + 9 + 2 + 1
 
 
 def test_targets_fail_on_low_ratio_slow_p99_and_errors():
