@@ -13,6 +13,12 @@ item, or reads one just changed, would be shown the old page for that long.
 A request with the session cookie is someone's own: their name, their flashes, what
 they may change. Its page is ``private, no-cache`` and has no ETag, and every page says
 ``Vary: Cookie`` so that a shared cache never hands one visitor's page to another.
+
+An anonymous page is kept as it was rendered, keyed by its ETag's digest, in Redis with
+``REDIS_URL`` (shared by every process) or in the process: asked for again without a
+validator, it is served for the same one query as a 304, about half the CPU of
+rendering it (README, "What caching buys"). A change moves the marker, so every page
+gets a new key and a page kept from before a change is never served after it.
 """
 
 import hashlib
