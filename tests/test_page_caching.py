@@ -390,7 +390,7 @@ def test_a_hung_redis_costs_one_request_a_timeout_not_each(
     started = time.monotonic()
     for _ in range(5):
         assert client.get("/catalog/soccer/").status_code == 200
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 1
     assert "rendering without it" in caplog.text
 
 

@@ -39,7 +39,7 @@ from werkzeug.http import quote_etag
 
 from catalog.extensions import db
 from catalog.models import MARKER_ID, CatalogState
-from catalog.web.limits import redis_client
+from catalog.web.limits import redis_options
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -62,7 +62,10 @@ PAGE_MAX_BYTES = 256 * 1024
 # What a kept page keeps of its headers besides the body; the hooks add the rest.
 KEPT_HEADERS = ("Content-Type", "Link")
 REDIS_PREFIX = "catalog-page:"
-# Seconds the pages go without Redis after a call to it failed.
+# Seconds to connect to Redis and to wait for its answer about a page (the limits wait
+# longer: they must count), and that pages go without Redis after a call to it failed.
+REDIS_PAGE_CONNECT_TIMEOUT = 0.25
+REDIS_PAGE_TIMEOUT = 0.1
 REDIS_PAUSE = 30
 log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -132,13 +135,19 @@ class MemoryPages:
 class RedisPages:
     """Rendered pages kept in Redis, shared by every process, each for ``PAGE_SECONDS``.
 
-    Redis is a helper here too (catalog.web.limits): each call is bounded by its
-    timeouts, and after one fails the pages are rendered without it for
-    ``REDIS_PAUSE`` seconds, so that a hung Redis costs one request a second, not each.
+    Redis is a helper here too (catalog.web.limits), and a read must not wait on it:
+    each call gives up after ``REDIS_PAGE_TIMEOUT`` (Redis answers in a fraction of a
+    millisecond; rendering the page takes a few), and after one fails the pages are
+    rendered without it for ``REDIS_PAUSE`` seconds, so that a hung Redis costs one
+    request a tenth of a second, not each.
     """
 
     def __init__(self, url: str) -> None:
-        self.client = redis_client(url)
+        options = redis_options() | {
+            "socket_connect_timeout": REDIS_PAGE_CONNECT_TIMEOUT,
+            "socket_timeout": REDIS_PAGE_TIMEOUT,
+        }
+        self.client = redis.Redis.from_url(url, **options)
         self._paused_until = 0.0
 
     def _call(self, call: Callable[[], Any]) -> Any:
