@@ -72,7 +72,15 @@ def build(url: str) -> tuple[list[Endpoint], dict]:
     return endpoints, facts
 
 
-def conditional_candidates(endpoints: list[Endpoint]) -> list[str]:
-    """Return paths worth asking for an ETag, the API's one item first."""
+# The conditional GETs measured: each row's key, its title, and the endpoints whose first
+# path is asked for an ETag, in order, until one answers If-None-Match with 304.
+CONDITIONALS = {
+    "conditional": ("conditional GET (304)", ("api_item", "item", "category", "home")),
+    "conditional_page": ("conditional GET of a page (304)", ("item", "home", "category")),
+}
+
+
+def conditional_candidates(endpoints: list[Endpoint], key: str = "conditional") -> list[str]:
+    """Return paths worth asking for an ETag for the row ``key``, in ``CONDITIONALS``' order."""
     by_key = {e.key: e for e in endpoints}
-    return [by_key[k].path for k in ("api_item", "item", "category", "home") if k in by_key]
+    return [by_key[k].path for k in CONDITIONALS[key][1] if k in by_key]

@@ -30,6 +30,7 @@ ORDER = (
     "api_list",
     "api_item",
     "conditional",
+    "conditional_page",
 )
 
 

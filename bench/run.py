@@ -201,9 +201,13 @@ def bench_size(size: int, args, run_dir: Path, meta: dict) -> dict:
         except Exception as exc:  # the run goes on; queries show as unknown
             outcome["queries_note"] = f"in-process app failed to start: {exc}"
 
-        conditional, note = find_conditional(app, endpoints)
-        if conditional is not None:
-            endpoints.append(conditional)
+        unavailable = {}
+        for key in endpoints_module.CONDITIONALS:
+            conditional, note = find_conditional(app, endpoints, key)
+            if conditional is not None:
+                endpoints.append(conditional)
+            else:
+                unavailable[key] = note
         measured = {}
         for endpoint in endpoints:
             if not _wanted(args, endpoint.key):
@@ -225,13 +229,14 @@ def bench_size(size: int, args, run_dir: Path, meta: dict) -> dict:
             # Slow requests still queued from this endpoint must not spill into the next.
             if not app.wait_idle(args.drain):
                 log(f"{app.name}: still busy {args.drain:g} s after {endpoint.key}")
-        if conditional is None and _wanted(args, "conditional"):
-            measured["conditional"] = {
-                "title": "conditional GET (304)",
-                "path": "",
-                "status": "not available",
-                "note": note,
-            }
+        for key, note in unavailable.items():
+            if _wanted(args, key):
+                measured[key] = {
+                    "title": endpoints_module.CONDITIONALS[key][0],
+                    "path": "",
+                    "status": "not available",
+                    "note": note,
+                }
         outcome["endpoints"] = measured
         if _wanted(args, "catalog_json"):
             outcome["catalog_json"] = bench_catalog_json(app, naive, counter, args, size)
@@ -242,10 +247,13 @@ def _wanted(args, key: str) -> bool:
     return not args.only or key in args.only
 
 
-def find_conditional(app: Server, endpoints: list[Endpoint]) -> tuple[Endpoint | None, str]:
-    """Return an endpoint whose ETag makes the app answer 304, or None and why not."""
+def find_conditional(
+    app: Server, endpoints: list[Endpoint], key: str = "conditional"
+) -> tuple[Endpoint | None, str]:
+    """Return the row ``key``'s endpoint, whose ETag makes the app answer 304, or None and
+    why not."""
     notes = []
-    for path in endpoints_module.conditional_candidates(endpoints):
+    for path in endpoints_module.conditional_candidates(endpoints, key):
         status, headers, _ = get(app.port, path)
         etag = headers.get("etag")
         if status != 200 or not etag:
@@ -254,8 +262,8 @@ def find_conditional(app: Server, endpoints: list[Endpoint]) -> tuple[Endpoint |
         again, _, _ = get(app.port, path, {"If-None-Match": etag})
         if again == 304:
             return Endpoint(
-                "conditional",
-                "conditional GET (304)",
+                key,
+                endpoints_module.CONDITIONALS[key][0],
                 [path],
                 headers={"If-None-Match": etag},
                 expect=304,

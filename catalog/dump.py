@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.extensions import db
-from catalog.models import recount_items, utcnow
+from catalog.models import CatalogState, recount_items, utcnow
 
 FORMAT = "catalog-dump"
 VERSION = 1
@@ -54,8 +54,11 @@ class DumpError(click.ClickException):
 
 
 def tables() -> list[Table]:
-    """Return every table a dump holds, each after the tables it refers to."""
-    return list(db.metadata.sorted_tables)
+    """Return every table a dump holds, each after the tables it refers to.
+
+    The change marker is not part of the catalog: a load moves it by itself.
+    """
+    return [t for t in db.metadata.sorted_tables if t.name != CatalogState.__tablename__]
 
 
 def _is_binary(column: Column[Any]) -> bool:

@@ -39,6 +39,7 @@ from catalog.serialize import (
     picture_fields,
 )
 from catalog.text import xml_text
+from catalog.web.caching import validated
 from catalog.web.connections import reads_in_transaction
 
 bp = Blueprint("feeds", __name__)
@@ -205,6 +206,7 @@ def _catalog_chunks(
 
 @bp.get("/catalog.json")
 @reads_in_transaction
+@validated(personal=False)
 def catalog_json() -> Response:
     """Stream the whole catalog: every category with all of its items."""
     categories = list(db.session.scalars(select(Category).order_by(Category.id)))
@@ -232,6 +234,7 @@ def tag_uri(date: str, specific: str) -> str:
 
 @bp.get("/catalog/latest.atom")
 @reads_in_transaction
+@validated(personal=False)
 def latest_atom() -> Response:
     """Serve an Atom feed of the newest items, newest first."""
     rows = db.session.execute(

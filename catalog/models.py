@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models: the annotations are the schema."""
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -24,13 +25,16 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Mapper,
+    ORMExecuteState,
     Session,
+    SessionTransaction,
     mapped_column,
     relationship,
     scoped_session,
@@ -432,6 +436,90 @@ class IdempotencyKey(Base):
 
     def __repr__(self) -> str:
         return f"<IdempotencyKey {self.client_key!r} of user {self.user_id}>"
+
+
+class CatalogState(Base):
+    """The catalog's change marker: one row, given a new random value by every commit
+    that changes anything a page or the API shows (catalog.web.caching reads it).
+
+    Pages are validated against it before they are made, so a 304 costs this one row.
+    It is random rather than a count, so that a catalog emptied and loaded again never
+    gives an old ETag back for other content.
+    """
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marker: Mapped[str] = mapped_column(String(32))
+
+    def __repr__(self) -> str:
+        return f"<CatalogState {self.marker}>"
+
+
+# What the marker follows: every table whose rows a page, a feed or the API shows. Users
+# are among them for their names; their sessions, tokens and idempotency keys are not.
+MARKED_MODELS = (Item, Category, User, Image)
+MARKED_TABLES = frozenset(cast(Table, model.__table__).name for model in MARKED_MODELS)
+_CHANGED = "catalog_changed"
+MARKER_ID = 1
+
+
+def _marks(session: Session, instance: object, dirty: bool) -> bool:
+    if not isinstance(instance, MARKED_MODELS):
+        return False
+    # Assigning a value it already had (a user signing in again) changes nothing.
+    return not dirty or session.is_modified(instance)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_flushed_changes(session: Session, context: object, instances: object) -> None:
+    if session.info.get(_CHANGED):
+        return
+    if (
+        any(_marks(session, obj, False) for obj in session.new)
+        or any(_marks(session, obj, False) for obj in session.deleted)
+        or any(_marks(session, obj, True) for obj in session.dirty)
+    ):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_changes(state: ORMExecuteState) -> None:
+    # Rows written without the ORM's unit of work: flask seed --items, flask import,
+    # recount_items. Their statements name their table.
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in MARKED_TABLES:
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _move_the_marker(session: Session) -> None:
+    """Give the marker a new value in the committing transaction, if it changed the catalog.
+
+    Last of all its statements: the marker's row is locked from this write to the commit
+    only, and as the last lock a transaction takes it cannot be part of a deadlock.
+    """
+    if session.in_nested_transaction():
+        return
+    session.flush()
+    if not session.info.pop(_CHANGED, False):
+        return
+    marker = secrets.token_hex(16)
+    table = cast(Table, CatalogState.__table__)
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    session.execute(
+        statement.values(id=MARKER_ID, marker=marker).on_conflict_do_update(
+            index_elements=["id"], set_={"marker": marker}
+        )
+    )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_changes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back as a whole
+        session.info.pop(_CHANGED, None)
 
 
 def _sqlite_length_checks() -> None:

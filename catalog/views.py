@@ -22,6 +22,7 @@ from catalog.lookups import category_row, item_row
 from catalog.models import ID_MAX, Category, Image, Item, User
 from catalog.serialize import AnyRow
 from catalog.text import storable
+from catalog.web.caching import validated
 from catalog.web.connections import read_only
 
 bp = Blueprint("catalog", __name__)
@@ -60,6 +61,7 @@ def latest_items(limit: int) -> Sequence[AnyRow]:
 
 @bp.get("/")
 @read_only
+@validated()
 def index() -> str:
     """Show every category with its item count, and the latest items.
 
@@ -87,6 +89,7 @@ def index() -> str:
 
 @bp.get("/catalog/<category_slug>/")
 @read_only
+@validated()
 def category(category_slug: str) -> str:
     """Show one page of a category's items, by name, newest first, or by latest change.
 
@@ -176,6 +179,7 @@ def _id_cursor(name: str) -> int | None:
 
 @bp.get("/catalog/<category_slug>/<item_slug>/")
 @read_only
+@validated()
 def item(category_slug: str, item_slug: str) -> str:
     """Show one item with its category, owner, dates and picture."""
     item = item_row(category_slug, item_slug)
@@ -193,6 +197,7 @@ OWNER = select(User.id, User.name).where(User.id == bindparam("user_id"))
 
 @bp.get("/users/<int_id:user_id>/")
 @read_only
+@validated()
 def owner(user_id: int) -> str:
     """Show the items a person added, newest first, a page at a time (by keyset on id)."""
     person = db.session.execute(OWNER, {"user_id": user_id}).one_or_none()

@@ -165,7 +165,9 @@ def _verdicts(results):
 def test_targets_pass_when_every_bar_is_met():
     verdicts = _verdicts(_results(large_ratio=0.7, large_p99=12.0))
     assert set(verdicts.values()) == {"PASS"}
-    assert len(verdicts) == 7 + 1 + 9 + 2 + 1
+    # Ratios (the no-op route among them), the deep page, a p99 per endpoint (the two
+    # conditional GETs among them), /catalog.json's two, errors.
+    assert len(verdicts) == 7 + 1 + 10 + 2 + 1
 
 
 def test_targets_fail_on_low_ratio_slow_p99_and_errors():

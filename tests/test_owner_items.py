@@ -99,12 +99,12 @@ def test_bad_owner_urls(client, owners, url, status):
 
 
 @pytest.mark.parametrize("query", ["", "?after=3", "?before=2"])
-def test_an_owners_page_costs_two_queries(app, owners, count_queries, query):
-    """The person, then the page of items (signed out: no user to load)."""
+def test_an_owners_page_costs_the_marker_and_two_queries(app, owners, count_queries, query):
+    """The change marker (its ETag), the person, then the page of items (signed out)."""
     visitor = app.test_client()
     with count_queries() as queries:
         assert visitor.get(f"/users/{owners['ada']}/{query}").status_code == 200
-    assert len(queries) == 2, queries
+    assert len(queries) == 3, queries
 
 
 def test_the_account_page_shows_my_items_and_pages_on(app, client, owners):

@@ -107,11 +107,11 @@ def test_header_has_the_search_box(client, gear):
 
 
 @pytest.mark.parametrize("query", ["q=lamp", "q=lamp&category=camping", "q=lamp&page=3", "q="])
-def test_search_page_costs_two_queries(client, gear, count_queries, query):
-    """The categories of the filter, then the page's items with their count."""
+def test_search_page_costs_the_marker_and_two_queries(client, gear, count_queries, query):
+    """The change marker (its ETag), the categories of the filter, then the page's items."""
     with count_queries() as queries:
         assert client.get(f"/search?{query}").status_code == 200
-    assert len(queries) == (2 if "lamp" in query else 1), queries
+    assert len(queries) == (3 if "lamp" in query else 2), queries
 
 
 def test_search_page_reads_without_a_transaction(app, client, gear, backend_name):
@@ -129,7 +129,8 @@ def test_search_page_reads_without_a_transaction(app, client, gear, backend_name
     finally:
         with app.app_context():
             event.remove(db.engine, "before_cursor_execute", record)
-    assert seen == [True, True]
+    # The change marker (the page's ETag), the categories of the filter, then the search.
+    assert seen == [True, True, True]
 
 
 def _plan(connection, statement, params) -> str:
@@ -341,10 +342,11 @@ def test_api_search_edges(client, shelf, reach):
     assert last["next"] is None
 
 
-def test_api_search_pages_cost_one_query(client, shelf, reach, count_queries):
+def test_api_search_pages_cost_one_query_and_the_marker(client, shelf, reach, count_queries):
     with count_queries() as queries:
         assert client.get("/api/v1/items?q=lamp&limit=2&cursor=3").status_code == 200
-    assert len(queries) == 1, queries
+    # The search, after the change marker (its ETag).
+    assert len(queries) == 2, queries
 
 
 def _removed_rows(plan: dict) -> int:

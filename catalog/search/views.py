@@ -11,6 +11,7 @@ from catalog.links import Links
 from catalog.models import Category
 from catalog.search.statements import COUNT_MAX, MARK_END, MARK_START, QUERY_MAX, search_page
 from catalog.text import without_controls
+from catalog.web.caching import revalidate, validated
 from catalog.web.connections import read_only
 
 bp = Blueprint("search", __name__)
@@ -50,6 +51,7 @@ def count_text(total: int) -> str:
 
 @bp.get("/search")
 @read_only
+@validated(deferred=True)
 def search() -> str:
     """Show the items matching ``q``, best matches first, a page at a time."""
     # PostgreSQL refuses NUL in text, and no control character helps a search.
@@ -59,6 +61,8 @@ def search() -> str:
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= PAGES_MAX:
         abort(400, description=f"Pages of results go from 1 to {PAGES_MAX}.")
+    # The validator first: a 304 costs the marker alone, not the categories' query.
+    revalidate()
     categories = db.session.execute(CATEGORIES).all()
     category_slug = request.args.get("category", "")
     chosen = next((c for c in categories if c.slug == category_slug), None)
