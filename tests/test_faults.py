@@ -77,7 +77,10 @@ def test_sigterm_lets_requests_in_flight_finish_then_exits_cleanly(database, tmp
 
     assert [a.status_code for a in answers] == [200, 200]
     assert all(a.json() == {"slept": 4.0, "pid": int(a.headers["X-Worker-Pid"])} for a in answers)
-    assert {a.headers["X-Worker-Pid"] for a in answers} == {str(p) for p in server.booted_workers()}
+    # Threaded workers may take both requests in one process: each came from a worker booted
+    # for this server, and none was replaced while they ran.
+    assert {a.headers["X-Worker-Pid"] for a in answers} <= {str(p) for p in server.booted_workers()}
+    assert len(server.booted_workers()) == 2
     assert exit_status == 0, log
     # It waited for the requests (about 4 s), and not for the whole grace period.
     assert 1 < stopped_after < GRACE, stopped_after
@@ -222,9 +225,10 @@ def test_a_database_restart_gives_503s_then_recovers_with_the_same_workers(
         )
     assert recovery < RECOVERY_LIMIT
 
-    # The same two workers served before, during and after: none restarted.
+    # The same two workers served before, during and after: none restarted (threaded
+    # workers with kept-alive connections need not spread the answers over both).
     assert len(booted) == 2, log
-    assert {a.worker for a in answers} == {str(pid) for pid in booted}
+    assert {a.worker for a in answers} <= {str(pid) for pid in booted}
     assert "Traceback" not in log
     assert "WORKER TIMEOUT" not in log
 

@@ -145,7 +145,13 @@ def test_chains_of_linked_operations_conform(app, served):
                 response, checks=ALL_CHECKS, transport_kwargs=kwargs, recorder=self.recorder
             )
 
-    Workflow.run(settings=settings(SETTINGS, max_examples=SCENARIOS, stateful_step_count=STEPS))
+    # Drawn from a fixed seed: which steps a chain reaches depends on the draw, and the
+    # assertions below hold the chains to reaching every kind of step.
+    Workflow.run(
+        settings=settings(
+            SETTINGS, max_examples=SCENARIOS, stateful_step_count=STEPS, derandomize=True
+        )
+    )
     # The chains got somewhere: items were created, then read, changed and deleted, and
     # their pictures removed. A picture sent along a chain often carries the ETag of a
     # step or two before, and gets 412, so whether one is stored depends on the draw;
