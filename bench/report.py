@@ -9,12 +9,15 @@ JSON_SIZE = 100_000
 # Ratio to hello each endpoint must reach at TARGET_SIZE.
 RATIO_BARS = {
     "noop": 0.60,
-    "home": 0.15,
-    "category": 0.15,
+    "home": 0.20,
+    "category": 0.20,
+    "category_deep": 0.20,
     "item": 0.25,
     "api_item": 0.30,
     "api_list": 0.20,
-    "search": 0.05,
+    "search": 0.08,
+    "conditional": 0.40,
+    "conditional_page": 0.40,
 }
 DEEP_WITHIN = 1.2
 P99_WITHIN = 1.3

@@ -165,15 +165,16 @@ def _verdicts(results):
 def test_targets_pass_when_every_bar_is_met():
     verdicts = _verdicts(_results(large_ratio=0.7, large_p99=12.0))
     assert set(verdicts.values()) == {"PASS"}
-    # Ratios (the no-op route among them), the deep page, a p99 per endpoint (the two
-    # conditional GETs among them), /catalog.json's two, errors.
-    assert len(verdicts) == 7 + 1 + 10 + 2 + 1
+    # Ratios (the no-op route, the deep page and the two conditional GETs among them), the
+    # deep page against the first, a p99 per endpoint, /catalog.json's two, errors.
+    assert len(verdicts) == 10 + 1 + 10 + 2 + 1
 
 
 def test_targets_fail_on_low_ratio_slow_p99_and_errors():
     verdicts = _verdicts(_results(large_ratio=0.1, large_p99=20.0, errors=3))
     assert verdicts["home ratio to hello at 1,000,000"] == "FAIL"
-    assert verdicts["search ratio to hello at 1,000,000"] == "PASS"  # 0.1 clears 0.05
+    assert verdicts["search ratio to hello at 1,000,000"] == "PASS"  # 0.1 clears 0.08
+    assert verdicts["conditional_page ratio to hello at 1,000,000"] == "FAIL"  # under 0.40
     assert verdicts["item p99 at 1,000,000 within 1.3× of p99 at 1,000"] == "FAIL"
     assert verdicts["zero non-2xx responses and zero errors, every run"] == "FAIL"
 
@@ -234,7 +235,7 @@ def test_results_render_every_size_endpoint_and_verdict():
     assert text.count("## 1,000,000 items") == 1
     assert "| search | `/search?q=x` | not available |" in text
     assert "- search: not available: HTTP 404 (expected 200)" in text
-    assert "| search ratio to hello at 1,000,000 | ≥ 0.05 | not available | FAIL |" in text
+    assert "| search ratio to hello at 1,000,000 | ≥ 0.08 | not available | FAIL |" in text
     assert "Catalog downloads 4.20× faster than the naive version." in text
     assert "| 0.400 |" in text
     assert "| noop ratio to hello at 1,000,000 | ≥ 0.6 | 0.400 | FAIL |" in text
