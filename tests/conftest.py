@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from support.deploy import ROOT, shipped_files
 from support.oidc_provider import provider_in_thread
 from support.pgcluster import Cluster
+from support.redis_servers import RedisServer
 from support.services import admin_url, throwaway_postgresql_database
 from support.sign_in import AuthActions
 
@@ -302,3 +303,14 @@ def slug(tmp_path_factory):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
     return target
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis server of the test's own, on a loopback port, stopped after the test."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -8,7 +8,6 @@ which the server keeps rendered (in-process, or in Redis with ``REDIS_URL``).
 """
 
 import io
-import shutil
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import text
 from support.api_data import seed_api_catalog
 from support.html_forms import submit
 from support.pictures import solid
-from support.redis_servers import HungRedis, RedisServer
+from support.redis_servers import HungRedis
 
 from catalog.demo import DEMO_ISSUER
 from catalog.extensions import db
@@ -43,16 +42,6 @@ PAGES = (
 @pytest.fixture
 def seeded(app):
     return seed_api_catalog(app)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

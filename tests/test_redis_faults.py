@@ -7,7 +7,6 @@ stopped.
 """
 
 import logging
-import shutil
 import time
 from contextlib import contextmanager
 
@@ -18,7 +17,7 @@ from support.api_data import seed_api_catalog
 from support.deploy import free_port
 from support.gunicorn_server import gunicorn
 from support.oidc_provider import QUIET_PROVIDER
-from support.redis_servers import HungRedis, RedisServer
+from support.redis_servers import HungRedis
 from support.services import redis_keys
 
 pytestmark = QUIET_PROVIDER
@@ -41,16 +40,6 @@ def hung_redis():
 def refused_redis():
     """The URL of a loopback port nothing listens on: connections are refused at once."""
     return f"redis://127.0.0.1:{free_port()}/0"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @contextmanager
