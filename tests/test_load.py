@@ -14,17 +14,14 @@ from collections import Counter
 import pytest
 import requests
 from flask_migrate import upgrade
-from sqlalchemy import select
+from support.api_data import seed_tokens
 from support.gunicorn_server import gunicorn
 from support.html_forms import CSRF_TOKEN
 from support.services import admin_url, redis_keys, throwaway_postgresql_database
 
 from bench.soak import run_load, summary, verify
 from catalog import create_app
-from catalog.changes import add_category
 from catalog.extensions import db
-from catalog.models import Category, User
-from catalog.tokens import issue_token
 
 # One pytest-xdist worker runs both tests, on the same two instances.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("load")]
@@ -123,27 +120,6 @@ def test_mixed_load_on_two_instances_loses_nothing_and_shares_limits(
     assert greedy[201] == WRITE_LIMIT
     assert greedy[429] == 10
     assert tally.statuses[429] == 10  # nobody else met the limit
-
-
-def seed_tokens(database_url: str, users: int) -> list[str]:
-    """Add the Soccer category if missing, and ``users`` new users with a token each."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
-    tokens = []
-    with app.app_context():
-        if db.session.scalar(select(Category).where(Category.slug == "soccer")) is None:
-            add_category("Soccer")
-        for n in range(users):
-            user = User(
-                issuer="https://load.example",
-                subject=f"load-{secrets.token_hex(4)}",
-                email=f"load{n}@example.com",
-                name=f"Load {n}",
-            )
-            db.session.add(user)
-            tokens.append(issue_token(user, "load test")[1])
-        db.session.commit()
-        db.engine.dispose()
-    return tokens
 
 
 def csrf(page: requests.Response) -> str:

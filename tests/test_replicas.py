@@ -10,24 +10,19 @@ servers themselves say who was asked (``pg_stat_activity``).
 import contextlib
 import logging
 import os
-import secrets
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
-from support.api_data import seed_api_catalog
+from sqlalchemy import event
+from support.api_data import seed_api_catalog, seed_tokens
 from support.gunicorn_server import gunicorn
 from support.pgcluster import migrated_database
 from support.sign_in import AuthActions
 
 from bench.soak import run_load, verify
-from catalog import create_app
-from catalog.changes import add_category
 from catalog.extensions import db
-from catalog.models import Category, User
-from catalog.tokens import issue_token
 from catalog.web import replicas as replicas_module
 
 # Counted among the PostgreSQL tests (conftest's ``backend``), which they are.
@@ -379,27 +374,6 @@ def test_doctor_checks_that_each_replica_answers_and_is_a_standby(
 # The load run: two gunicorn instances of two workers, a short mixed load (bench/soak.py).
 LOAD_SECONDS = 10
 LOAD_CLIENTS = 4
-
-
-def seed_tokens(database_url: str, users: int) -> list[str]:
-    """Add the Soccer category if missing, and ``users`` new users with a token each."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        if db.session.scalar(select(Category).where(Category.slug == "soccer")) is None:
-            add_category("Soccer")
-        tokens = []
-        for n in range(users):
-            user = User(
-                issuer="https://load.example",
-                subject=f"load-{secrets.token_hex(4)}",
-                email=f"load{n}@example.com",
-                name=f"Load {n}",
-            )
-            db.session.add(user)
-            tokens.append(issue_token(user, "load test")[1])
-        db.session.commit()
-        db.engine.dispose()
-    return tokens
 
 
 def cpu_seconds(server) -> float:

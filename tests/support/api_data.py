@@ -1,13 +1,15 @@
-"""A small catalog with API tokens, for the API's tests."""
+"""A small catalog with API tokens, for the API's tests; users with tokens for the load runs."""
 
+import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from catalog import create_app
 from catalog.changes import add_category, add_item
 from catalog.demo import DEMO_ISSUER, USERS
 from catalog.extensions import db
-from catalog.models import Base, User
+from catalog.models import Base, Category, User
 from catalog.tokens import issue_token
 
 ADMIN_EMAIL = "lena@example.com"
@@ -62,3 +64,24 @@ def reseed_api_catalog(app) -> Seeded:
                 db.session.execute(text(f"DELETE FROM {name}"))
         db.session.commit()
     return seed_api_catalog(app)
+
+
+def seed_tokens(database_url: str, users: int) -> list[str]:
+    """Add the Soccer category if missing, and ``users`` new users with a token each."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    tokens = []
+    with app.app_context():
+        if db.session.scalar(select(Category).where(Category.slug == "soccer")) is None:
+            add_category("Soccer")
+        for n in range(users):
+            user = User(
+                issuer="https://load.example",
+                subject=f"load-{secrets.token_hex(4)}",
+                email=f"load{n}@example.com",
+                name=f"Load {n}",
+            )
+            db.session.add(user)
+            tokens.append(issue_token(user, "load test")[1])
+        db.session.commit()
+        db.engine.dispose()
+    return tokens
