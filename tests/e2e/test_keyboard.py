@@ -51,8 +51,11 @@ def test_keyboard_alone_signs_in_searches_adds_edits_and_deletes(page, live_serv
     tab_to(page, "a", "Sign in with localhost")
     page.keyboard.press("Enter")
     # The provider's page puts the cursor in its one field; Enter sends the form.
-    page.locator("input[name='sub']").wait_for()
+    # Type only once the field has the cursor: keys pressed before autofocus lands are lost,
+    # and the provider would sign in a stranger.
+    expect(page.locator("input[name='sub']")).to_be_focused()
     page.keyboard.type(subject)
+    expect(page.locator("input[name='sub']")).to_have_value(subject)
     page.keyboard.press("Enter")
     expect(flash(page)).to_contain_text(f"Signed in as {PEOPLE[subject]}.")
     assert page.url == f"{live_server}/catalog/hockey/"
