@@ -20,6 +20,8 @@ from support.oidc_provider import QUIET_PROVIDER
 from support.redis_servers import HungRedis
 from support.services import redis_keys
 
+from catalog.web.limits import REDIS_TIMEOUT
+
 pytestmark = QUIET_PROVIDER
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
@@ -115,11 +117,12 @@ def test_a_hung_redis_leaves_every_request_answered_within_seconds(
             response = send()
         assert (response.status_code, kind) == (status, kind)
         assert took() < QUICK, kind
-    # Reads ask Redis only for kept pages, and give up on it within a tenth of a second.
+    # Reads ask Redis only for kept pages, and give up on it within a tenth of a second:
+    # never the second the limits wait (REDIS_TIMEOUT), even on a busy machine (CI saw 0.56 s).
     for path in ("/", "/api/v1/items", "/catalog/soccer/"):
         with timed() as took:
             assert client.get(path).status_code == 200
-        assert took() < 0.5, path
+        assert took() < 0.9 * REDIS_TIMEOUT, path
     warnings = [r for r in caplog.records if FALLING_BACK in r.getMessage()]
     assert len(warnings) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
