@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from flask import Response
+from flask import Flask, Response
 from flask_limiter import Limiter
 
 from catalog.extensions import limiter
@@ -129,3 +129,38 @@ def test_the_request_log_line_and_id_are_as_before(make_app, database_url, caplo
 def test_timestamp_filter_shows_the_minute_and_the_exact_time():
     shown = timestamp(datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
     assert shown == '<time datetime="2024-05-06T07:08:09+00:00">2024-05-06 07:08 UTC</time>'
+
+
+class _Hooks:
+    def plain(self) -> None:
+        return None
+
+    async def coroutine(self) -> None:
+        return None
+
+
+@pytest.mark.backend_independent
+def test_plain_functions_are_called_as_they_are_and_coroutines_as_flask_would(
+    make_app, database_url
+):
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
+    hooks = _Hooks()
+
+    def plain() -> None:
+        return None
+
+    async def coroutine() -> None:
+        return None
+
+    assert app.ensure_sync(plain) is plain
+    assert app.ensure_sync(hooks.plain) == hooks.plain
+    for func in (coroutine, hooks.coroutine):
+        # Flask's own answer: wrapped to run to its end, or refused without asgiref.
+        try:
+            expected = Flask.ensure_sync(app, func)
+        except RuntimeError as refused:
+            with pytest.raises(RuntimeError, match=re.escape(str(refused))):
+                app.ensure_sync(func)
+        else:
+            assert app.ensure_sync(func) is not func
+            assert type(app.ensure_sync(func)) is type(expected)
