@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
@@ -52,7 +52,7 @@ def count_text(total: int) -> str:
 @bp.get("/search")
 @read_only
 @validated(deferred=True)
-def search() -> str:
+def search() -> str | Response:
     """Show the items matching ``q``, best matches first, a page at a time."""
     # PostgreSQL refuses NUL in text, and no control character helps a search.
     q = without_controls(request.args.get("q", "")).strip()
@@ -62,7 +62,9 @@ def search() -> str:
     if not 1 <= page <= PAGES_MAX:
         abort(400, description=f"Pages of results go from 1 to {PAGES_MAX}.")
     # The validator first: a 304 costs the marker alone, not the categories' query.
-    revalidate()
+    early = revalidate()
+    if early is not None:
+        return early
     categories = db.session.execute(CATEGORIES).all()
     category_slug = request.args.get("category", "")
     chosen = next((c for c in categories if c.slug == category_slug), None)

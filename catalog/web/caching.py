@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import redis
-from flask import Response, abort, current_app, make_response, request
-from sqlalchemy import select
+from flask import Response, current_app, make_response, request
 from werkzeug.http import quote_etag
 
 from catalog.extensions import db
@@ -43,14 +42,18 @@ from catalog.web.limits import redis_options
 
 V = TypeVar("V", bound=Callable[..., Any])
 
-# Built once: a statement made anew for each request costs more than running it.
-MARKER = select(CatalogState.marker).where(CatalogState.id == MARKER_ID)
+# The marker's one row, read by its key; the id is ours, a constant, not input.
+MARKER_SQL = (
+    f"SELECT {CatalogState.marker.key} FROM {CatalogState.__tablename__}"  # noqa: S608
+    f" WHERE {CatalogState.id.key} = {int(MARKER_ID)}"
+)
 # Settings that change what a page shows for the same data and URL.
 PAGE_SETTINGS = ("ITEMS_PER_PAGE", "LATEST_ITEMS", "DEV_LOGIN", "DEBUG", "TESTING")
 PUBLIC = "public, no-cache"
 PRIVATE = "private, no-cache"
 _ETAG = "catalog.page_etag"
 _KEY = "catalog.page_key"
+_ANSWER = "catalog.page_answer"
 PAGES_EXTENSION = "catalog.pages"
 # Rendered pages kept: how many bytes of them per process without Redis (a few hundred
 # pages), for how long in Redis (a page of an old marker is never asked for again, so
@@ -87,8 +90,15 @@ def code_version() -> str:
 
 
 def marker() -> str:
-    """Return the catalog's change marker (one query); empty if its row is missing."""
-    return db.session.scalar(MARKER) or ""
+    """Return the catalog's change marker (one query); empty if its row is missing.
+
+    Sent as plain SQL on the session's connection: every request that may answer from
+    a validator runs it, and the ORM's and the expression language's work per statement
+    cost more than the query. It still goes through the engine, so its errors and its
+    events are every other statement's, on the replica the request reads from.
+    """
+    value = db.session.connection().exec_driver_sql(MARKER_SQL).scalar()
+    return str(value) if value else ""
 
 
 def page_digest(state: str | None = None) -> str:
@@ -98,7 +108,10 @@ def page_digest(state: str | None = None) -> str:
     config = current_app.config
     settings = "|".join(str(config.get(name)) for name in PAGE_SETTINGS)
     state = marker() if state is None else state
-    key = f"{code_version()}|{settings}|{state}|{request.url}"
+    # The URL as it came, from its parts: ``request.url`` would decode it into an IRI.
+    url = f"{request.scheme}://{request.host}{request.root_path}{request.path}"
+    query = request.query_string.decode("latin-1")
+    key = f"{code_version()}|{settings}|{state}|{url}?{query}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -203,33 +216,40 @@ def _private() -> bool:
     return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
 
 
-def revalidate(personal: bool = True) -> None:
-    """Find this request's ETag; answer 304 (abort) if ``If-None-Match`` has it.
+def revalidate(personal: bool = True) -> Response | None:
+    """Find this request's ETag; return the answer if it needs no view: a 304 when
+    ``If-None-Match`` has the ETag, or the page as kept from an earlier request.
 
     ``@validated`` calls it before the view, or the view itself (``deferred``) once it
-    has refused what it refuses without a query, and before its first one: the marker
-    must be read before what the page shows, never after, or a page from before a
-    change could carry the ETag of after it.
+    has refused what it refuses without a query, and before its first one; such a view
+    returns what it got, as it is. The marker must be read before what the page shows,
+    never after, or a page from before a change could carry the ETag of after it.
     """
     # Kept with the request, not in ``g``: an app context can outlive one request.
-    if _ETAG in request.environ:
-        return
-    request.environ[_ETAG] = None
+    environ = request.environ
+    if _ETAG in environ:
+        return None
+    environ[_ETAG] = None
     if personal and _private():
-        return
+        return None
     state = marker()
     digest = page_digest(state)
     etag = quote_etag(digest, weak=True)
     if request.if_none_match.contains_weak(digest):
-        response = current_app.response_class(status=304)
-        abort(_headers(response, etag, PUBLIC, personal))
-    request.environ[_ETAG] = etag
+        return _answered(current_app.response_class(status=304), etag, personal)
+    environ[_ETAG] = etag
     # Without its row the marker says nothing of the catalog: nothing is kept then.
     if state:
-        request.environ[_KEY] = digest
+        environ[_KEY] = digest
         page = pages().get(digest)
         if page is not None:
-            abort(_headers(_restored(page), etag, PUBLIC, personal))
+            return _answered(_restored(page), etag, personal)
+    return None
+
+
+def _answered(response: Response, etag: str, personal: bool) -> Response:
+    request.environ[_ANSWER] = response
+    return _headers(response, etag, PUBLIC, personal)
 
 
 def _headers(response: Response, etag: str | None, policy: str, personal: bool) -> Response:
@@ -237,7 +257,11 @@ def _headers(response: Response, etag: str | None, policy: str, personal: bool) 
         response.headers["ETag"] = etag
     response.headers["Cache-Control"] = policy
     if personal:
-        response.vary.add("Cookie")
+        # Parsed and added to only when there is a Vary to keep: most answers have none.
+        if "Vary" in response.headers:
+            response.vary.add("Cookie")
+        else:
+            response.headers["Vary"] = "Cookie"
     return response
 
 
@@ -254,8 +278,14 @@ def validated(personal: bool = True, deferred: bool = False) -> Callable[[V], V]
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             if not deferred:
-                revalidate(personal)
-            response = make_response(view(*args, **kwargs))
+                early = revalidate(personal)
+                if early is not None:
+                    return early
+            response: Response = make_response(view(*args, **kwargs))
+            # A deferred view returns what ``revalidate`` answered as it is.
+            answered = request.environ.get(_ANSWER) is response
+            if answered:
+                return response
             if personal and _private():
                 return _headers(response, None, PRIVATE, personal)
             if response.status_code != 200:
