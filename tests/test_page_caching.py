@@ -395,3 +395,26 @@ def test_a_process_keeps_its_most_recent_pages_within_its_bytes():
     assert (kept.get("a"), kept.get("b"), kept.get("c")) == (b"1234", None, b"1234")
     kept.set("c", b"12")
     assert kept.used == 6
+
+
+def test_the_api_item_is_kept_as_read_and_never_served_stale(
+    app, client, seeded, signed_in, pages, count_queries
+):
+    url = pages[-1]
+    first = client.get(url)
+    with count_queries() as queries:
+        again = client.get(url)
+    assert len(queries) == 1, queries  # the marker alone, not the item
+    assert again.data == first.data
+    for name in ("ETag", "Cache-Control", "Content-Type", "Link"):
+        assert again.headers.get(name) == first.headers.get(name), name
+    # A kept read still answers If-None-Match: * and a weak copy of its tag with 304.
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 304
+    weak = "W/" + first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": weak}).status_code == 304
+    for make in (_form_description, _owner_name, _category_description):
+        shown = make(app, signed_in, seeded)
+        after = client.get(url)
+        assert after.headers["ETag"] != first.headers["ETag"], make.__name__
+        if make is not _category_description:  # the item shows its category's name only
+            assert shown in after.text, make.__name__

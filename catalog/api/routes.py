@@ -387,15 +387,26 @@ class ItemResource(MethodView):
     def get(self, headers: dict[str, str], item_id: int) -> Response:
         """Show one item."""
         # The catalog's marker before the item, so that the ETag is never newer than it.
-        digest = caching.page_digest()
+        state = caching.marker()
+        digest = caching.page_digest(state)
         unchanged = conditional.unchanged_read(item_id, digest)
         if unchanged is not None:
             return unchanged
+        # Kept as the pages are, under the same digest: a change moves the marker.
+        kept = caching.kept_answer(digest) if state else None
+        if kept is not None:
+            # ``*`` and any tag weakly equal to the kept one still get their 304.
+            return conditional.not_modified(kept.headers["ETag"]) or kept
         row = item_row_by_id(item_id)
         etag = conditional.read_etag(row.id, row.version, digest)
-        return conditional.not_modified(etag) or (
-            conditional.json_response(Links().add_to_item(item_fields(**row._mapping)), etag)
-        )
+        modified = conditional.not_modified(etag)
+        if modified is not None:
+            return modified
+        document = Links().add_to_item(item_fields(**row._mapping))
+        response = conditional.json_response(document, etag)
+        if state:
+            caching.keep_answer(digest, response)
+        return response
 
     @token_required
     @bp.doc(**WRITE, operationId="changeItem", **_links(*ON_THE_ITEM, status=200))

@@ -17,8 +17,10 @@ they may change. Its page is ``private, no-cache`` and has no ETag, and every pa
 An anonymous page is kept as it was rendered, keyed by its ETag's digest, in Redis with
 ``REDIS_URL`` (shared by every process) or in the process: asked for again without a
 validator, it is served for the same one query as a 304, about half the CPU of
-rendering it (README, "What caching buys"). A change moves the marker, so every page
-gets a new key and a page kept from before a change is never served after it.
+rendering it (README, "What caching buys"); the API's item, which finds its own
+validator, keeps its reads the same way (``kept_answer``). A change moves the marker,
+so every page gets a new key and a page kept from before a change is never served
+after it.
 """
 
 import hashlib
@@ -62,8 +64,9 @@ PAGES_EXTENSION = "catalog.pages"
 MEMORY_BYTES = 16 * 2**20
 PAGE_SECONDS = 600
 PAGE_MAX_BYTES = 256 * 1024
-# What a kept page keeps of its headers besides the body; the hooks add the rest.
-KEPT_HEADERS = ("Content-Type", "Link")
+# What a kept answer keeps of its headers besides the body; the hooks add the rest, and
+# ``@validated`` its own ETag and Cache-Control over the kept ones.
+KEPT_HEADERS = ("Content-Type", "Link", "ETag", "Cache-Control")
 REDIS_PREFIX = "catalog-page:"
 # Seconds to connect to Redis and to wait for its answer about a page (the limits wait
 # longer: they must count), and that pages go without Redis after a call to it failed.
@@ -210,6 +213,23 @@ def _restored(page: bytes) -> Response:
     for name, value in json.loads(headers):
         response.headers[name] = value
     return response
+
+
+def kept_answer(key: str) -> Response | None:
+    """Return the answer kept under ``key`` (a ``page_digest``), with its headers, or None.
+
+    For the views that find their validators themselves (the API's item); the pages'
+    kept answers are found by ``revalidate``.
+    """
+    page = pages().get(key)
+    return None if page is None else _restored(page)
+
+
+def keep_answer(key: str, response: Response) -> None:
+    """Keep ``response`` under ``key`` (a ``page_digest`` read before what it shows)."""
+    page = _kept(response)
+    if page is not None:
+        pages().set(key, page)
 
 
 def _private() -> bool:
