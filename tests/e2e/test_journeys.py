@@ -210,10 +210,17 @@ def test_forms_work_without_javascript(new_context, oidc_provider, tmp_path):
 
 
 def find_in_category(page, name: str):
-    """Walk a category's pages from the current one until ``name`` is listed; return its link."""
+    """Walk a category's pages from the one shown until ``name`` is listed; return its link.
+
+    Each page is counted only once the browser shows it: counted while the last one was
+    still up, a listing would be found empty and walked past.
+    """
     link = page.locator("ul.items").get_by_role("link", name=name, exact=True)
     while not link.count():
-        page.get_by_role("link", name="Next").click()
+        following = page.get_by_role("link", name="Next")
+        target = following.get_attribute("href")
+        following.click()
+        page.wait_for_url(lambda url, target=target: url.endswith(target))
     return link
 
 
@@ -233,6 +240,7 @@ def test_member_gives_an_item_a_picture_replaces_it_and_removes_it(new_context, 
     page.screenshot(path=SCREENSHOTS / "picture-item-desktop.png", full_page=True)
 
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Camping").click()
+    expect(heading(page)).to_have_text("Camping")
     link = find_in_category(page, name)
     thumbnail = shown_picture(page, f'ul.items li a:has-text("{name}") picture img')
     assert thumbnail.evaluate("i => i.currentSrc") == first.replace("-1200.", "-200.")
